@@ -74,7 +74,13 @@ impl Packet {
         let sender_ip = Ipv4Addr::from(r.array::<4>()?);
         let target_mac = r.array()?;
         let target_ip = Ipv4Addr::from(r.array::<4>()?);
-        Ok(Self { op, sender_mac, sender_ip, target_mac, target_ip })
+        Ok(Self {
+            op,
+            sender_mac,
+            sender_ip,
+            target_mac,
+            target_ip,
+        })
     }
 
     /// A gratuitous ARP: the sender announces its own address (sender IP equals target IP).
@@ -130,7 +136,10 @@ mod tests {
         assert_eq!(p.sender_ip, Ipv4Addr::new(10, 0, 0, 1));
         assert_eq!(p.target_ip, Ipv4Addr::new(10, 0, 0, 2));
         assert!(!p.is_gratuitous());
-        assert_eq!(p.to_string(), "arp reply(2) 10.0.0.1 (02:00:00:00:00:01) -> 10.0.0.2 (02:00:00:00:00:02)");
+        assert_eq!(
+            p.to_string(),
+            "arp reply(2) 10.0.0.1 (02:00:00:00:00:01) -> 10.0.0.2 (02:00:00:00:00:02)"
+        );
     }
 
     #[test]

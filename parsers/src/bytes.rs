@@ -34,7 +34,10 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], ParseError> {
         let end = self.off.checked_add(n).ok_or_else(|| self.truncated())?;
-        let s = self.buf.get(self.off..end).ok_or_else(|| self.truncated())?;
+        let s = self
+            .buf
+            .get(self.off..end)
+            .ok_or_else(|| self.truncated())?;
         self.off = end;
         Ok(s)
     }

@@ -72,7 +72,11 @@ pub struct ParseError {
 impl ParseError {
     /// An error of `kind` in `layer` at `offset`.
     pub fn new(kind: ErrorKind, layer: Layer, offset: usize) -> Self {
-        Self { kind, layer, offset }
+        Self {
+            kind,
+            layer,
+            offset,
+        }
     }
 
     /// The same error, moved by `by` bytes (an outer layer adds its header length).
@@ -85,7 +89,13 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} in {} at byte {}", self.kind, self.layer.name(), self.offset)
+        write!(
+            f,
+            "{:?} in {} at byte {}",
+            self.kind,
+            self.layer.name(),
+            self.offset
+        )
     }
 }
 

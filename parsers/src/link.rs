@@ -191,7 +191,13 @@ impl TcpFlags {
 
 impl fmt::Debug for TcpFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [(Self::SYN, 'S'), (Self::ACK, 'A'), (Self::FIN, 'F'), (Self::RST, 'R'), (Self::PSH, 'P')];
+        let names = [
+            (Self::SYN, 'S'),
+            (Self::ACK, 'A'),
+            (Self::FIN, 'F'),
+            (Self::RST, 'R'),
+            (Self::PSH, 'P'),
+        ];
         for (bit, c) in names {
             if self.has(bit) {
                 write!(f, "{c}")?;
@@ -228,12 +234,19 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, ParseError> {
     match link {
         LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(frame) {
             Ok(p) => Ok(from_lax(p, 0)),
-            Err(_) => Err(ParseError::new(ErrorKind::Truncated, Layer::Link, frame.len())),
+            Err(_) => Err(ParseError::new(
+                ErrorKind::Truncated,
+                Layer::Link,
+                frame.len(),
+            )),
         },
         LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
             let (ether_type, src_mac, hdr_len) = cooked_header(link, frame)?;
             let rest = frame.get(hdr_len..).unwrap_or(&[]);
-            let mut d = from_lax(LaxSlicedPacket::from_ether_type(ether_type.into(), rest), hdr_len);
+            let mut d = from_lax(
+                LaxSlicedPacket::from_ether_type(ether_type.into(), rest),
+                hdr_len,
+            );
             d.src_mac = src_mac;
             Ok(d)
         }
@@ -292,7 +305,13 @@ fn from_raw_ip(bytes: &[u8], base: usize) -> Decoded<'_> {
 
 impl Decoded<'_> {
     fn bare(net: Net<'static>) -> Decoded<'static> {
-        Decoded { src_mac: None, dst_mac: None, vlans: [0, 0], net, stop: None }
+        Decoded {
+            src_mac: None,
+            dst_mac: None,
+            vlans: [0, 0],
+            net,
+            stop: None,
+        }
     }
 }
 
@@ -326,11 +345,11 @@ fn from_lax(p: LaxSlicedPacket<'_>, base: usize) -> Decoded<'_> {
     }
     let mut i = 0;
     for ext in &p.link_exts {
-        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext {
-            if let Some(slot) = d.vlans.get_mut(i) {
-                *slot = v.vlan_identifier().value();
-                i += 1;
-            }
+        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext
+            && let Some(slot) = d.vlans.get_mut(i)
+        {
+            *slot = v.vlan_identifier().value();
+            i += 1;
         }
     }
     if let Some((err, layer)) = &p.stop_err {
@@ -342,7 +361,11 @@ fn from_lax(p: LaxSlicedPacket<'_>, base: usize) -> Decoded<'_> {
             etherparse::err::packet::SliceError::Len(_) => ErrorKind::Truncated,
             _ => ErrorKind::Invalid,
         };
-        d.stop = Some(ParseError::new(kind, layer_of(*layer), base.saturating_add(offset)));
+        d.stop = Some(ParseError::new(
+            kind,
+            layer_of(*layer),
+            base.saturating_add(offset),
+        ));
     }
     d.net = match &p.net {
         Some(LaxNetSlice::Ipv4(v4)) => {
@@ -368,14 +391,14 @@ fn from_lax(p: LaxSlicedPacket<'_>, base: usize) -> Decoded<'_> {
             let pl = v6.payload();
             let mut fragment = None;
             for ext in v6.extensions().clone().into_iter() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                    if f.is_fragmenting_payload() {
-                        fragment = Some(Fragment {
-                            id: f.identification(),
-                            offset: u32::from(f.fragment_offset().value()) * 8,
-                            more: f.more_fragments(),
-                        });
-                    }
+                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext
+                    && f.is_fragmenting_payload()
+                {
+                    fragment = Some(Fragment {
+                        id: f.identification(),
+                        offset: u32::from(f.fragment_offset().value()) * 8,
+                        more: f.more_fragments(),
+                    });
                 }
             }
             Net::Ip(Ip {
@@ -523,7 +546,14 @@ pub fn flow_hint(link: LinkType, frame: &[u8]) -> Option<FlowHint> {
         }
         _ => return None,
     };
-    let mut h = FlowHint { src: [0; 16], dst: [0; 16], proto: 0, sport: 0, dport: 0, fragment: false };
+    let mut h = FlowHint {
+        src: [0; 16],
+        dst: [0; 16],
+        proto: 0,
+        sport: 0,
+        dport: 0,
+        fragment: false,
+    };
     match ether_type {
         ETHERTYPE_IPV4 => {
             let vihl = r.u8().ok()?;
@@ -587,7 +617,9 @@ impl fmt::Display for Decoded<'_> {
                     write!(f, " frag id {} off {} more {}", fr.id, fr.offset, fr.more)?;
                 }
                 match &ip.transport {
-                    Transport::Udp(u) => write!(f, " udp {} > {} len {}", u.sport, u.dport, u.payload.len()),
+                    Transport::Udp(u) => {
+                        write!(f, " udp {} > {} len {}", u.sport, u.dport, u.payload.len())
+                    }
                     Transport::Tcp(t) => write!(
                         f,
                         " tcp {} > {} [{:?}] seq {} ack {} len {}",
@@ -622,7 +654,24 @@ pub fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 
 /// The inverse of [`ip_bytes`] for addresses that came from it: zero-prefixed ones are IPv4.
 pub fn ip_from_bytes(b: [u8; 16]) -> IpAddr {
-    let [z0, z1, z2, z3, z4, z5, z6, z7, z8, z9, z10, z11, a, bb, c, d] = b;
+    let [
+        z0,
+        z1,
+        z2,
+        z3,
+        z4,
+        z5,
+        z6,
+        z7,
+        z8,
+        z9,
+        z10,
+        z11,
+        a,
+        bb,
+        c,
+        d,
+    ] = b;
     if [z0, z1, z2, z3, z4, z5, z6, z7, z8, z9, z10, z11] == [0; 12] {
         IpAddr::V4(Ipv4Addr::new(a, bb, c, d))
     } else {

@@ -85,7 +85,12 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
 
     /// Figures for metrics.
     pub fn stats(&self) -> TableStats {
-        TableStats { len: self.map.len(), cap: self.cap, evicted: self.evicted, expired: self.expired }
+        TableStats {
+            len: self.map.len(),
+            cap: self.cap,
+            evicted: self.evicted,
+            expired: self.expired,
+        }
     }
 
     /// The entry for `key`, without touching its last-seen time.
@@ -112,14 +117,27 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
     }
 
     /// The entry for `key`, created with `make` when absent (evicting first when full), marked as seen at `now`.
-    pub fn get_or_insert_with(&mut self, key: K, now: PacketTime, make: impl FnOnce() -> V) -> &mut V {
+    pub fn get_or_insert_with(
+        &mut self,
+        key: K,
+        now: PacketTime,
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
         if !self.map.contains_key(&key) {
             self.make_room(now);
-            let order = self.next_order;
-            self.next_order += 1;
-            self.map.insert(key.clone(), Slot { value: make(), last_seen: now, order });
         }
-        self.get_mut(&key, now).expect("invariant: the key was inserted just above")
+        let next = &mut self.next_order;
+        let slot = self.map.entry(key).or_insert_with(|| {
+            let order = *next;
+            *next += 1;
+            Slot {
+                value: make(),
+                last_seen: now,
+                order,
+            }
+        });
+        slot.last_seen = slot.last_seen.max(now);
+        &mut slot.value
     }
 
     /// Inserts or replaces `key`, marked as seen at `now`.
@@ -132,7 +150,14 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         self.make_room(now);
         let order = self.next_order;
         self.next_order += 1;
-        self.map.insert(key, Slot { value, last_seen: now, order });
+        self.map.insert(
+            key,
+            Slot {
+                value,
+                last_seen: now,
+                order,
+            },
+        );
     }
 
     fn make_room(&mut self, now: PacketTime) {
@@ -145,7 +170,8 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         }
         // Evict the least recently seen eighth (at least one) in one selection pass.
         let n = (self.cap / 8).max(1);
-        let mut ages: Vec<(PacketTime, u64)> = self.map.values().map(|s| (s.last_seen, s.order)).collect();
+        let mut ages: Vec<(PacketTime, u64)> =
+            self.map.values().map(|s| (s.last_seen, s.order)).collect();
         let cut = n.min(ages.len()).saturating_sub(1);
         ages.select_nth_unstable(cut);
         let limit = ages.get(cut).copied().unwrap_or((PacketTime::ZERO, 0));
@@ -160,7 +186,7 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         if now < self.next_sweep {
             return;
         }
-        self.next_sweep = now.add(self.idle / 4);
+        self.next_sweep = now.plus(self.idle / 4);
         self.expire_now(now);
     }
 
@@ -176,8 +202,12 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
     /// on its way out).
     pub fn expire_with(&mut self, now: PacketTime, mut f: impl FnMut(K, V)) {
         let idle = self.idle;
-        let old: Vec<K> =
-            self.map.iter().filter(|(_, s)| now.since(s.last_seen) > idle).map(|(k, _)| k.clone()).collect();
+        let old: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(_, s)| now.since(s.last_seen) > idle)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in old {
             if let Some(s) = self.map.remove(&k) {
                 self.expired += 1;

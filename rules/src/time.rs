@@ -30,7 +30,10 @@ impl PacketTime {
 
     /// From seconds and a sub-second part in nanoseconds.
     pub const fn from_parts(secs: u64, nanos: u32) -> Self {
-        Self(secs.saturating_mul(NANOS_PER_SEC).saturating_add(nanos as u64))
+        Self(
+            secs.saturating_mul(NANOS_PER_SEC)
+                .saturating_add(nanos as u64),
+        )
     }
 
     /// Nanoseconds since the epoch.
@@ -51,8 +54,11 @@ impl PacketTime {
 
     /// `self + d`, saturating.
     #[must_use]
-    pub fn add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+    pub fn plus(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
     }
 
     /// The time from `earlier` to `self`, zero when `earlier` is later.
@@ -84,7 +90,10 @@ pub struct RateWindow<const N: usize> {
 
 impl<const N: usize> Default for RateWindow<N> {
     fn default() -> Self {
-        Self { buckets: [0; N], head: 0 }
+        Self {
+            buckets: [0; N],
+            head: 0,
+        }
     }
 }
 
@@ -116,10 +125,10 @@ impl<const N: usize> RateWindow<N> {
     pub fn add(&mut self, t: PacketTime, n: u32) {
         let sec = t.secs();
         self.advance(sec);
-        if self.head - sec < N as u64 {
-            if let Some(b) = self.buckets.get_mut(Self::slot(sec)) {
-                *b = b.saturating_add(n);
-            }
+        if self.head - sec < N as u64
+            && let Some(b) = self.buckets.get_mut(Self::slot(sec))
+        {
+            *b = b.saturating_add(n);
         }
     }
 
@@ -165,7 +174,12 @@ mod tests {
         assert_eq!(t.secs(), 5);
         assert_eq!(t.subsec_nanos(), 250);
         assert_eq!(PacketTime::ZERO.since(t), Duration::ZERO);
-        assert_eq!(t.add(Duration::from_secs(1)).secs(), 6);
-        assert_eq!(PacketTime::from_nanos(u64::MAX).add(Duration::from_secs(1)).as_nanos(), u64::MAX);
+        assert_eq!(t.plus(Duration::from_secs(1)).secs(), 6);
+        assert_eq!(
+            PacketTime::from_nanos(u64::MAX)
+                .plus(Duration::from_secs(1))
+                .as_nanos(),
+            u64::MAX
+        );
     }
 }

@@ -1,0 +1,54 @@
+//! The [`Detector`] trait and the [`Context`] detectors raise alerts through.
+
+use crate::alert::{Alert, Meta};
+use crate::event::{Event, Interests};
+use crate::table::TableStats;
+use crate::time::PacketTime;
+
+/// A detector: one file in `detectors/`, one catalogue entry.
+///
+/// Detectors cannot fail, do no I/O, read no clock (the engine hands them packet time) and keep their state in
+/// [`crate::table::BoundedMap`]s. Suppression ("once per key per hour") is the engine's job, not theirs.
+pub trait Detector: Send + std::fmt::Debug {
+    /// The catalogue entry.
+    fn meta(&self) -> &'static Meta;
+
+    /// The event kinds this detector wants.
+    fn interests(&self) -> Interests;
+
+    /// Called for each event of a kind in [`Detector::interests`], in capture order.
+    fn on_event(&mut self, ev: &Event, cx: &mut Context<'_>);
+
+    /// Called once each time packet time enters a new second (and once at the end of the input), for
+    /// windowed rates and idle sweeps.
+    fn on_tick(&mut self, _now: PacketTime, _cx: &mut Context<'_>) {}
+
+    /// The detector's tables, by name, for metrics and the summary.
+    fn tables(&self) -> Vec<(&'static str, TableStats)> {
+        Vec::new()
+    }
+}
+
+/// What a detector can do while handling an event: read the engine clock and raise alerts.
+#[derive(Debug)]
+pub struct Context<'a> {
+    now: PacketTime,
+    out: &'a mut Vec<Alert>,
+}
+
+impl<'a> Context<'a> {
+    /// A context at `now` collecting alerts into `out`.
+    pub fn new(now: PacketTime, out: &'a mut Vec<Alert>) -> Self {
+        Self { now, out }
+    }
+
+    /// The engine's packet time: the latest timestamp seen so far (never goes back).
+    pub fn now(&self) -> PacketTime {
+        self.now
+    }
+
+    /// Raises an alert. The engine applies suppression by `(sid, key)` afterwards.
+    pub fn raise(&mut self, alert: Alert) {
+        self.out.push(alert);
+    }
+}

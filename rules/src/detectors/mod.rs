@@ -1,0 +1,77 @@
+//! The detectors, one file each. Adding a detector is adding its file and one line to the list below.
+
+use serde::Deserialize;
+
+use crate::alert::Meta;
+use crate::detector::Detector;
+
+/// Declares the detector modules, the [`DetectorsConfig`] table (one field per detector, named by its slug),
+/// [`all`] and [`METAS`], from one list.
+macro_rules! detectors {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// `[detectors.<slug>]` tables of the rules file.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+        pub struct DetectorsConfig {
+            $(
+                #[doc = concat!("Settings of `", stringify!($module), "`.")]
+                pub $module: $module::Config,
+            )*
+        }
+
+        /// The catalogue entries of every detector, in list order.
+        pub const METAS: &[&Meta] = &[$(&$module::META),*];
+
+        /// Every enabled detector, built from its settings.
+        pub fn all(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
+            let mut v: Vec<Box<dyn Detector>> = Vec::new();
+            $(
+                if cfg.$module.enabled {
+                    v.push(Box::new($module::$ty::new(&cfg.$module)));
+                }
+            )*
+            v
+        }
+    };
+}
+
+detectors![arp_spoof::ArpSpoof, syn_flood::SynFlood];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn sids_and_slugs_are_unique_and_in_their_category_range() {
+        let mut sids = HashSet::new();
+        let mut slugs = HashSet::new();
+        for m in METAS {
+            assert!(sids.insert(m.sid), "duplicate sid {}", m.sid);
+            assert!(slugs.insert(m.slug), "duplicate slug {}", m.slug);
+            assert!(
+                m.category.sid_range().contains(&m.sid),
+                "{} outside its category",
+                m.slug
+            );
+            assert!(
+                m.slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{} not kebab-case",
+                m.slug
+            );
+        }
+    }
+
+    #[test]
+    fn config_field_names_are_the_slugs() {
+        let mut text = String::new();
+        for m in METAS {
+            text.push_str(&format!("[detectors.{}]\nenabled = false\n", m.slug));
+        }
+        let c = crate::config::Config::from_toml(&text, "t").unwrap();
+        assert!(all(&c.detectors).is_empty());
+        assert_eq!(all(&DetectorsConfig::default()).len(), METAS.len());
+    }
+}

@@ -1,0 +1,158 @@
+//! The engine: events in, in capture order; detectors run; suppression applied; alerts out.
+
+use std::time::Duration;
+
+use crate::alert::Alert;
+use crate::config::Config;
+use crate::detector::{Context, Detector};
+use crate::detectors;
+use crate::event::{Event, EventKind};
+use crate::table::{BoundedMap, TableStats};
+use crate::time::PacketTime;
+
+/// Counters of the engine itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Events processed, by [`EventKind`] index.
+    pub events: [u64; EventKind::ALL.len()],
+    /// Alerts emitted.
+    pub alerts: u64,
+    /// Alerts dropped by suppression.
+    pub suppressed: u64,
+}
+
+/// The detection engine. Feed it events in capture order with [`Engine::on_event`], call
+/// [`Engine::finish`] at the end, and take alerts with [`Engine::drain_alerts`].
+#[derive(Debug)]
+pub struct Engine {
+    detectors: Vec<Box<dyn Detector>>,
+    suppress: BoundedMap<(u32, String), PacketTime>,
+    suppress_window: Duration,
+    now: PacketTime,
+    tick_sec: u64,
+    raised: Vec<Alert>,
+    out: Vec<Alert>,
+    stats: EngineStats,
+}
+
+impl Engine {
+    /// An engine running every enabled detector of `config`.
+    pub fn new(config: &Config) -> Self {
+        Self::with_detectors(config, detectors::all(&config.detectors))
+    }
+
+    /// An engine running the given detectors (tests).
+    pub fn with_detectors(config: &Config, detectors: Vec<Box<dyn Detector>>) -> Self {
+        let window = Duration::from_secs(config.engine.suppress_secs);
+        Self {
+            detectors,
+            suppress: BoundedMap::new(config.engine.max_suppressions, window),
+            suppress_window: window,
+            now: PacketTime::ZERO,
+            tick_sec: 0,
+            raised: Vec::new(),
+            out: Vec::new(),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// The engine clock: the latest packet time seen.
+    pub fn now(&self) -> PacketTime {
+        self.now
+    }
+
+    /// Moves the clock to `ts` (never backwards), running the detectors' ticks when a new second starts.
+    /// Call it with the dispatcher's time even when no event comes, so windows close on quiet links.
+    pub fn advance(&mut self, ts: PacketTime) {
+        if ts <= self.now {
+            return;
+        }
+        self.now = ts;
+        let sec = ts.secs();
+        if sec > self.tick_sec {
+            let first = self.tick_sec == 0;
+            self.tick_sec = sec;
+            if !first {
+                self.tick();
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        let now = self.now;
+        for d in &mut self.detectors {
+            let mut cx = Context::new(now, &mut self.raised);
+            d.on_tick(now, &mut cx);
+        }
+        self.suppress.expire(now);
+        self.flush_raised();
+    }
+
+    /// Handles one event. Events must come in capture order (the order of their `seq`).
+    pub fn on_event(&mut self, ev: &Event) {
+        self.advance(ev.ts);
+        let kind = ev.payload.kind();
+        if let Some(c) = self.stats.events.get_mut(kind as usize) {
+            *c += 1;
+        }
+        if kind == EventKind::Clock {
+            return;
+        }
+        let now = self.now;
+        for d in &mut self.detectors {
+            if d.interests().contains(kind) {
+                let mut cx = Context::new(now, &mut self.raised);
+                d.on_event(ev, &mut cx);
+            }
+        }
+        self.flush_raised();
+    }
+
+    /// End of input: a last tick so that open windows are judged.
+    pub fn finish(&mut self) {
+        self.tick();
+    }
+
+    fn flush_raised(&mut self) {
+        for a in self.raised.drain(..) {
+            let key = (a.meta.sid, a.key.clone());
+            let fresh = match self.suppress.get(&key) {
+                Some(&last) => a.ts.since(last) >= self.suppress_window,
+                None => true,
+            };
+            if fresh {
+                self.suppress.insert(key, a.ts, a.ts);
+                self.stats.alerts += 1;
+                self.out.push(a);
+            } else {
+                self.stats.suppressed += 1;
+            }
+        }
+    }
+
+    /// Takes the alerts emitted so far, in the order they were raised.
+    pub fn drain_alerts(&mut self) -> std::vec::Drain<'_, Alert> {
+        self.out.drain(..)
+    }
+
+    /// Engine counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Every table of the engine and its detectors, named `detector.table`.
+    pub fn tables(&self) -> Vec<(String, TableStats)> {
+        let mut v = vec![("engine.suppression".to_owned(), self.suppress.stats())];
+        for d in &self.detectors {
+            for (name, s) in d.tables() {
+                v.push((format!("{}.{name}", d.meta().slug), s));
+            }
+        }
+        v
+    }
+
+    /// The slugs of the running detectors.
+    pub fn detector_slugs(&self) -> Vec<&'static str> {
+        self.detectors.iter().map(|d| d.meta().slug).collect()
+    }
+}
