@@ -143,9 +143,35 @@ impl<const N: usize> RateWindow<N> {
     }
 }
 
+impl<const N: usize> RateWindow<N> {
+    /// Seconds from the oldest non-empty bucket of the last `secs` seconds to `now`, inclusive (at least 1):
+    /// the span a rate over the window should be divided by when the activity began inside it.
+    pub fn active_secs(&mut self, now: PacketTime, secs: usize) -> u64 {
+        self.advance(now.secs());
+        let secs = secs.min(N) as u64;
+        (0..secs)
+            .rev()
+            .find(|i| {
+                self.head
+                    .checked_sub(*i)
+                    .is_some_and(|s| self.buckets.get(Self::slot(s)).copied().unwrap_or(0) > 0)
+            })
+            .map_or(1, |i| i + 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn active_secs_measures_from_the_first_busy_second() {
+        let mut w = RateWindow::<10>::default();
+        w.add(PacketTime::from_secs(100), 5);
+        assert_eq!(w.active_secs(PacketTime::from_secs(100), 10), 1);
+        assert_eq!(w.active_secs(PacketTime::from_secs(103), 10), 4);
+        assert_eq!(w.active_secs(PacketTime::from_secs(200), 10), 1);
+    }
 
     #[test]
     fn rate_window_slides_and_forgets() {

@@ -160,6 +160,17 @@ fn fnv1a(ip: IpAddr) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
+/// What the window says about a flooding key.
+#[derive(Debug, Clone, Copy)]
+struct Verdict {
+    syns: u64,
+    completed: u64,
+    accepted: u64,
+    refused: u64,
+    /// SYNs per second over the part of the window since the flood began.
+    rate: f64,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Source {
     counts: Counts,
@@ -198,16 +209,30 @@ impl SynFlood {
         SIP_PORTS.contains(&port) || self.cfg.ports.contains(&port)
     }
 
-    fn flooding(&self, c: &mut Counts, now: PacketTime, min: u64) -> Option<(u64, u64, u64, u64)> {
+    fn flooding(&self, c: &mut Counts, now: PacketTime, min: u64) -> Option<Verdict> {
         let syns = c.syns.sum(now, self.window);
         if syns < min {
             return None;
         }
         let completed = c.completed.sum(now, self.window);
         let ratio = completed as f64 / syns as f64;
-        (ratio <= self.cfg.max_completion_ratio).then(|| {
-            (syns, completed, c.accepted.sum(now, self.window), c.refused.sum(now, self.window))
+        (ratio <= self.cfg.max_completion_ratio).then(|| Verdict {
+            syns,
+            completed,
+            accepted: c.accepted.sum(now, self.window),
+            refused: c.refused.sum(now, self.window),
+            rate: syns as f64 / c.syns.active_secs(now, self.window) as f64,
         })
+    }
+
+    fn evidence(&self, a: Alert, v: &Verdict, scope: &str) -> Alert {
+        a.evidence("scope", Value::Str(scope.into()))
+            .evidence("syns", Value::U64(v.syns))
+            .evidence("completed", Value::U64(v.completed))
+            .evidence("accepted", Value::U64(v.accepted))
+            .evidence("refused", Value::U64(v.refused))
+            .evidence("window_secs", Value::U64(self.window as u64))
+            .evidence("syn_rate_per_sec", Value::F64(v.rate))
     }
 }
 
@@ -279,28 +304,21 @@ impl Detector for SynFlood {
             } else {
                 t.counts.hot = false;
             }
-            if let Some((syns, completed, accepted, refused)) = verdict {
+            if let Some(v) = verdict {
                 let top = t.top_sources();
-                let dominant = top.first().filter(|(_, n)| n * 2 > syns).map(|(ip, _)| *ip);
+                let dominant = top.first().filter(|(_, n)| n * 2 > v.syns).map(|(ip, _)| *ip);
                 named.extend(dominant);
                 let alert = Alert::new(&META, now)
                     .src(dominant, None)
                     .dest(Some(key.ip()), Some(key.port()))
                     .proto(Proto::Tcp)
-                    .key(format!("dst {key}"))
-                    .evidence("scope", Value::Str("target".into()))
-                    .evidence("syns", Value::U64(syns))
-                    .evidence("completed", Value::U64(completed))
-                    .evidence("accepted", Value::U64(accepted))
-                    .evidence("refused", Value::U64(refused))
-                    .evidence("window_secs", Value::U64(self.window as u64))
-                    .evidence("syn_rate_per_sec", Value::F64(syns as f64 / self.window as f64))
+                    .key(format!("dst {key}"));
+                let alert = self
+                    .evidence(alert, &v, "target")
                     .evidence("distinct_sources_estimate", Value::U64(t.distinct_sources()))
                     .evidence(
                         "top_sources",
-                        Value::List(
-                            top.iter().take(4).map(|(ip, _)| Value::Ip(*ip)).collect(),
-                        ),
+                        Value::List(top.iter().take(4).map(|(ip, _)| Value::Ip(*ip)).collect()),
                     );
                 cx.raise(alert);
             }
@@ -317,24 +335,15 @@ impl Detector for SynFlood {
             } else {
                 s.counts.hot = false;
             }
-            if let Some((syns, completed, accepted, refused)) = verdict
+            if let Some(v) = verdict
                 && !named.contains(&ip)
             {
-                {
-                    let alert = Alert::new(&META, now)
-                        .src(Some(ip), None)
-                        .dest(s.last_target.map(|t| t.ip()), s.last_target.map(|t| t.port()))
-                        .proto(Proto::Tcp)
-                        .key(format!("src {ip}"))
-                        .evidence("scope", Value::Str("source".into()))
-                        .evidence("syns", Value::U64(syns))
-                        .evidence("completed", Value::U64(completed))
-                        .evidence("accepted", Value::U64(accepted))
-                        .evidence("refused", Value::U64(refused))
-                        .evidence("window_secs", Value::U64(self.window as u64))
-                        .evidence("syn_rate_per_sec", Value::F64(syns as f64 / self.window as f64));
-                    cx.raise(alert);
-                }
+                let alert = Alert::new(&META, now)
+                    .src(Some(ip), None)
+                    .dest(s.last_target.map(|t| t.ip()), s.last_target.map(|t| t.port()))
+                    .proto(Proto::Tcp)
+                    .key(format!("src {ip}"));
+                cx.raise(self.evidence(alert, &v, "source"));
             }
             self.sources.insert(ip, s, now);
         }

@@ -1,0 +1,251 @@
+//! EVE JSON lines, as Suricata writes them: one object a line, `timestamp` in RFC 3339 with microseconds and
+//! an offset, `event_type`, the 5-tuple, and a body named after the event type. The schema is
+//! `sensor/schema/eve.schema.json`; every line the tests produce is validated against it.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use callguard_parsers::Layer;
+use callguard_parsers::arp::MacDisplay;
+use callguard_rules::alert::{Alert, Value};
+use callguard_rules::event::EventKind;
+use callguard_rules::time::PacketTime;
+use serde_json::{Map, Value as Json, json};
+
+use crate::pipeline::{AlertSink, Report};
+use crate::stats::Proto;
+
+/// Formats packet time as `2026-01-15T10:00:00.000000+0000` (UTC), as Suricata does.
+pub fn timestamp(t: PacketTime) -> String {
+    let secs = t.secs();
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        t.subsec_nanos() / 1000
+    )
+}
+
+/// Days since 1970-01-01 to a (year, month, day) in the proleptic Gregorian calendar (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn value(v: &Value) -> Json {
+    match v {
+        Value::U64(n) => json!(n),
+        Value::F64(f) => json!((f * 1000.0).round() / 1000.0),
+        Value::Bool(b) => json!(b),
+        Value::Str(s) => json!(s),
+        Value::Ip(ip) => json!(ip.to_string()),
+        Value::Mac(m) => json!(MacDisplay(*m).to_string()),
+        Value::Time(t) => json!(timestamp(*t)),
+        Value::List(l) => Json::Array(l.iter().map(value).collect()),
+    }
+}
+
+fn put_ip(o: &mut Map<String, Json>, key: &str, ip: Option<IpAddr>) {
+    if let Some(ip) = ip {
+        o.insert(key.into(), json!(ip.to_string()));
+    }
+}
+
+/// The EVE object of an alert.
+pub fn alert_json(a: &Alert) -> Json {
+    let mut o = Map::new();
+    o.insert("timestamp".into(), json!(timestamp(a.ts)));
+    o.insert("event_type".into(), json!("alert"));
+    put_ip(&mut o, "src_ip", a.src_ip);
+    if let Some(p) = a.src_port {
+        o.insert("src_port".into(), json!(p));
+    }
+    put_ip(&mut o, "dest_ip", a.dest_ip);
+    if let Some(p) = a.dest_port {
+        o.insert("dest_port".into(), json!(p));
+    }
+    if let Some(p) = a.proto {
+        o.insert("proto".into(), json!(p.name()));
+    }
+    o.insert(
+        "alert".into(),
+        json!({
+            "action": "allowed",
+            "signature_id": a.meta.sid,
+            "rev": 1,
+            "signature": a.meta.signature,
+            "category": a.meta.category.name(),
+            "severity": a.severity.number(),
+            "detector": a.meta.slug,
+        }),
+    );
+    let ev: Map<String, Json> = a
+        .evidence
+        .0
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), value(v)))
+        .collect();
+    o.insert("evidence".into(), Json::Object(ev));
+    Json::Object(o)
+}
+
+/// The final `stats` event: deterministic figures only (no wall clock, no per-worker caps), so the same
+/// capture gives the same line whatever the number of workers.
+pub fn stats_json(r: &Report) -> Json {
+    let c = &r.counters;
+    let decoder: Map<String, Json> = Proto::ALL
+        .iter()
+        .map(|p| (p.name().to_owned(), json!(c.get(*p))))
+        .collect();
+    let malformed: Map<String, Json> = Layer::ALL
+        .iter()
+        .map(|l| {
+            (
+                l.name().to_owned(),
+                json!(c.malformed.get(l.index()).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    let events: Map<String, Json> = EventKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.name().to_owned(),
+                json!(r.engine.events.get(*k as usize).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    let alerts: Map<String, Json> = r
+        .alerts
+        .iter()
+        .map(|(slug, t)| ((*slug).to_owned(), json!(t.count)))
+        .collect();
+    let tables: Map<String, Json> = r
+        .tables
+        .iter()
+        .map(|(name, t)| {
+            (
+                name.clone(),
+                json!({"entries": t.len, "evicted": t.evicted, "expired": t.expired}),
+            )
+        })
+        .collect();
+    json!({
+        "timestamp": timestamp(r.last_ts),
+        "event_type": "stats",
+        "stats": {
+            "capture": {
+                "packets": r.packets_read,
+                "errors": r.errors.len(),
+                "queue_drops": r.queue_drops,
+            },
+            "decoder": {
+                "packets": c.packets,
+                "bytes": c.bytes,
+                "protocols": decoder,
+                "malformed": malformed,
+                "unsupported_link": c.unsupported_link,
+            },
+            "defrag": {
+                "fragments": c.defrag.fragments,
+                "reassembled": c.defrag.reassembled,
+                "timed_out": c.defrag.timed_out,
+                "evicted": c.defrag.evicted,
+                "overlaps": c.defrag.overlaps,
+                "invalid": c.defrag.invalid,
+            },
+            "tcp": {
+                "connections": c.tcp.conns_opened,
+                "evicted": c.tcp.evicted,
+                "timed_out": c.tcp.timed_out,
+                "stream_bytes": c.stream_bytes,
+                "gaps": c.tcp.gaps,
+                "gap_bytes": c.tcp.gap_bytes,
+                "retransmitted_bytes": c.tcp.retransmitted_bytes,
+                "out_of_order": c.tcp.out_of_order,
+                "overlaps": c.tcp.overlaps,
+                "midstream": c.tcp.midstream,
+            },
+            "engine": {
+                "events": events,
+                "alerts": r.engine.alerts,
+                "suppressed": r.engine.suppressed,
+            },
+            "alerts": alerts,
+            "tables": tables,
+        }
+    })
+}
+
+/// Writes EVE lines to any writer.
+#[derive(Debug)]
+pub struct EveWriter<W: Write> {
+    w: W,
+}
+
+impl<W: Write> EveWriter<W> {
+    /// Writes to `w` (wrap files in a `BufWriter`).
+    pub fn new(w: W) -> Self {
+        Self { w }
+    }
+
+    /// Writes one JSON object and a newline.
+    pub fn line(&mut self, v: &Json) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, v)?;
+        self.w.write_all(b"\n")
+    }
+
+    /// Flushes the writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
+    /// The writer back.
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+}
+
+impl<W: Write + Send> AlertSink for EveWriter<W> {
+    fn alert(&mut self, a: &Alert) -> io::Result<()> {
+        self.line(&alert_json(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_suricata_style_utc() {
+        assert_eq!(
+            timestamp(PacketTime::from_parts(1_768_471_200, 123_456_789)),
+            "2026-01-15T10:00:00.123456+0000"
+        );
+        assert_eq!(
+            timestamp(PacketTime::ZERO),
+            "1970-01-01T00:00:00.000000+0000"
+        );
+        assert_eq!(
+            timestamp(PacketTime::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000+0000"
+        );
+        assert_eq!(
+            timestamp(PacketTime::from_secs(4_102_444_799)),
+            "2099-12-31T23:59:59.000000+0000"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Outputs: EVE JSON lines and the terminal summary.
+
+pub mod eve;
+pub mod summary;

@@ -1,0 +1,115 @@
+//! The summary printed at the end of `analyze`: what was read, what was decoded, what was dropped, what fired.
+
+use std::fmt::Write as _;
+
+use callguard_parsers::Layer;
+
+use crate::output::eve::timestamp;
+use crate::pipeline::Report;
+use crate::stats::Proto;
+
+/// Renders the summary. `output` says where the JSON went.
+pub fn render(r: &Report, output: &str) -> String {
+    let mut s = String::new();
+    let c = &r.counters;
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(s, "callguard summary");
+    let _ = writeln!(
+        s,
+        "  packets       {:>12}   bytes {:>14}   capture span {} .. {}",
+        r.packets_read,
+        c.bytes,
+        timestamp(r.first_ts),
+        timestamp(r.last_ts)
+    );
+    let _ = writeln!(
+        s,
+        "  run time      {:>12.3} s  {:>10.0} packets/s  {:.1} MB/s  ({} workers)",
+        secs,
+        r.packets_read as f64 / secs,
+        c.bytes as f64 / secs / 1e6,
+        r.workers
+    );
+    let protos: Vec<String> = Proto::ALL
+        .iter()
+        .filter(|p| c.get(**p) > 0)
+        .map(|p| format!("{} {}", p.name(), c.get(*p)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  decoded       {}",
+        if protos.is_empty() {
+            "-".into()
+        } else {
+            protos.join(", ")
+        }
+    );
+    let malformed: Vec<String> = Layer::ALL
+        .iter()
+        .filter_map(|l| {
+            let n = c.malformed.get(l.index()).copied().unwrap_or(0);
+            (n > 0).then(|| format!("{} {n}", l.name()))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "  malformed     {:>12}   {}   unsupported link {}",
+        c.malformed_total(),
+        malformed.join(", "),
+        c.unsupported_link
+    );
+    let _ = writeln!(
+        s,
+        "  ip fragments  {:>12}   reassembled {}  timed out {}  evicted {}  overlaps {}",
+        c.defrag.fragments,
+        c.defrag.reassembled,
+        c.defrag.timed_out,
+        c.defrag.evicted,
+        c.defrag.overlaps
+    );
+    let _ = writeln!(
+        s,
+        "  tcp streams   {:>12}   bytes {}  gaps {}  evicted {}  timed out {}",
+        c.tcp.conns_opened, c.stream_bytes, c.tcp.gaps, c.tcp.evicted, c.tcp.timed_out
+    );
+    let evicted: u64 =
+        r.tables.iter().map(|(_, t)| t.evicted).sum::<u64>() + c.defrag.evicted + c.tcp.evicted;
+    let _ = writeln!(
+        s,
+        "  evicted       {evicted:>12}   (all tables)   queue drops {}",
+        r.queue_drops
+    );
+    let _ = writeln!(
+        s,
+        "  alerts        {:>12}   suppressed {}",
+        r.alert_total(),
+        r.engine.suppressed
+    );
+    for (slug, t) in &r.alerts {
+        let top: Vec<String> = t
+            .top_sources(3)
+            .iter()
+            .map(|(ip, n)| format!("{ip} ({n})"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "    {:<24} sid {:<5} {:>8}   top sources: {}",
+            slug,
+            t.sid,
+            t.count,
+            if top.is_empty() {
+                "-".into()
+            } else {
+                top.join(", ")
+            }
+        );
+    }
+    for e in &r.errors {
+        let _ = writeln!(s, "  error         {e}");
+    }
+    if let Some(e) = &r.output_error {
+        let _ = writeln!(s, "  output error  {e}");
+    }
+    let _ = writeln!(s, "  output        {output}");
+    s
+}

@@ -1,0 +1,172 @@
+//! Counters kept by each worker and merged at the end: packets, bytes, decoded protocols, malformed by layer.
+
+use callguard_parsers::Layer;
+
+use crate::worker::defrag::DefragStats;
+use crate::worker::reasm::TcpStats;
+
+/// The protocols counted by the decoder. One packet counts once in each layer it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    /// Ethernet II frames.
+    Ethernet,
+    /// Frames with at least one 802.1Q/802.1ad tag.
+    Vlan,
+    /// Linux cooked capture (SLL or SLL2).
+    LinuxCooked,
+    /// Raw IP or BSD loopback link types.
+    RawIp,
+    /// ARP.
+    Arp,
+    /// IPv4.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+    /// IP fragments (each fragment).
+    IpFragment,
+    /// UDP (reassembled datagrams count once).
+    Udp,
+    /// TCP segments.
+    Tcp,
+    /// IP packets of other protocols (ICMP, ESP, GRE...).
+    OtherIp,
+    /// Frames with another EtherType.
+    OtherL3,
+}
+
+impl Proto {
+    /// Every protocol, in counter order.
+    pub const ALL: [Proto; 12] = [
+        Proto::Ethernet,
+        Proto::Vlan,
+        Proto::LinuxCooked,
+        Proto::RawIp,
+        Proto::Arp,
+        Proto::Ipv4,
+        Proto::Ipv6,
+        Proto::IpFragment,
+        Proto::Udp,
+        Proto::Tcp,
+        Proto::OtherIp,
+        Proto::OtherL3,
+    ];
+
+    /// Lower-case name, used in JSON and as a metric label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Ethernet => "ethernet",
+            Proto::Vlan => "vlan",
+            Proto::LinuxCooked => "linux_cooked",
+            Proto::RawIp => "raw_ip",
+            Proto::Arp => "arp",
+            Proto::Ipv4 => "ipv4",
+            Proto::Ipv6 => "ipv6",
+            Proto::IpFragment => "ip_fragment",
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp",
+            Proto::OtherIp => "other_ip",
+            Proto::OtherL3 => "other_l3",
+        }
+    }
+}
+
+/// Why a packet was not (fully) decoded: the only label on the drop counters (STYLE 3.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropClass {
+    /// The peer sent bytes that do not decode.
+    Malformed,
+    /// Well-formed, but a link type or protocol this sensor does not decode.
+    Unsupported,
+}
+
+/// Counters of one worker, or of all of them merged.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Packets processed.
+    pub packets: u64,
+    /// Captured bytes processed.
+    pub bytes: u64,
+    /// Per [`Proto`], in [`Proto::ALL`] order.
+    pub proto: [u64; Proto::ALL.len()],
+    /// Malformed packets by the layer where decoding stopped, in [`Layer::ALL`] order.
+    pub malformed: [u64; Layer::ALL.len()],
+    /// Packets of a link type the decoder does not know.
+    pub unsupported_link: u64,
+    /// UDP payload bytes handed to the application layer.
+    pub udp_payload_bytes: u64,
+    /// IP fragment reassembly.
+    pub defrag: DefragStats,
+    /// TCP connection tracking and reassembly.
+    pub tcp: TcpStats,
+    /// TCP stream bytes delivered in order to the application layer.
+    pub stream_bytes: u64,
+    /// TCP connections closed, as seen by the application layer.
+    pub streams_closed: u64,
+}
+
+impl Counters {
+    /// Counts one packet of `p`.
+    #[inline]
+    pub fn count(&mut self, p: Proto) {
+        if let Some(c) = self.proto.get_mut(p as usize) {
+            *c += 1;
+        }
+    }
+
+    /// The count for `p`.
+    pub fn get(&self, p: Proto) -> u64 {
+        self.proto.get(p as usize).copied().unwrap_or(0)
+    }
+
+    /// Counts a malformed packet in `layer`.
+    #[inline]
+    pub fn malformed(&mut self, layer: Layer) {
+        if let Some(c) = self.malformed.get_mut(layer.index()) {
+            *c += 1;
+        }
+    }
+
+    /// All malformed packets.
+    pub fn malformed_total(&self) -> u64 {
+        self.malformed.iter().sum()
+    }
+
+    /// Adds another worker's counters.
+    pub fn merge(&mut self, o: &Counters) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        for (a, b) in self.proto.iter_mut().zip(o.proto) {
+            *a += b;
+        }
+        for (a, b) in self.malformed.iter_mut().zip(o.malformed) {
+            *a += b;
+        }
+        self.unsupported_link += o.unsupported_link;
+        self.udp_payload_bytes += o.udp_payload_bytes;
+        self.stream_bytes += o.stream_bytes;
+        self.streams_closed += o.streams_closed;
+        let (d, e) = (&mut self.defrag, &o.defrag);
+        d.fragments += e.fragments;
+        d.reassembled += e.reassembled;
+        d.in_flight += e.in_flight;
+        d.bytes += e.bytes;
+        d.timed_out += e.timed_out;
+        d.evicted += e.evicted;
+        d.overlaps += e.overlaps;
+        d.overlap_mismatches += e.overlap_mismatches;
+        d.invalid += e.invalid;
+        let (t, u) = (&mut self.tcp, &o.tcp);
+        t.conns_opened += u.conns_opened;
+        t.active += u.active;
+        t.evicted += u.evicted;
+        t.timed_out += u.timed_out;
+        t.bytes_delivered += u.bytes_delivered;
+        t.gaps += u.gaps;
+        t.gap_bytes += u.gap_bytes;
+        t.retransmitted_bytes += u.retransmitted_bytes;
+        t.overlaps += u.overlaps;
+        t.out_of_order += u.out_of_order;
+        t.midstream += u.midstream;
+        t.out_of_window += u.out_of_window;
+    }
+}

@@ -1,0 +1,145 @@
+//! The command line: exit codes, the summary, outputs, bad input.
+#![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn demo() -> PathBuf {
+    root().join("pcaps/demo.pcap")
+}
+
+fn callguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_callguard"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn analyze_prints_a_summary_and_exits_zero() {
+    let out = callguard(&["analyze", demo().to_str().unwrap(), "--workers", "2"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for want in [
+        "callguard summary",
+        "packets",
+        "packets/s",
+        "decoded",
+        "malformed",
+        "evicted",
+        "alerts",
+        "arp-spoof",
+    ] {
+        assert!(stdout.contains(want), "summary lacks {want:?}:\n{stdout}");
+    }
+}
+
+#[test]
+fn json_to_stdout_moves_the_summary_to_stderr() {
+    let out = callguard(&["analyze", demo().to_str().unwrap(), "--output", "-"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l["event_type"] == "alert"));
+    assert_eq!(lines.last().unwrap()["event_type"], "stats");
+    assert!(text(&out.stderr).contains("callguard summary"));
+}
+
+#[test]
+fn a_truncated_capture_names_file_and_offset_exits_2_and_still_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(demo()).unwrap();
+    let cut = bytes.len() / 2 + 7;
+    let path = dir.path().join("cut.pcap");
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let out_json = dir.path().join("out.json");
+    let out = callguard(&[
+        "analyze",
+        path.to_str().unwrap(),
+        "--output",
+        out_json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("cut.pcap"), "{stderr}");
+    assert!(stderr.contains("offset"), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("callguard summary"), "{stdout}");
+    // What was read before the cut was analysed: the stats line counts packets.
+    let json = std::fs::read_to_string(&out_json).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert!(stats["stats"]["capture"]["packets"].as_u64().unwrap() > 100);
+    assert_eq!(stats["stats"]["capture"]["errors"], 1);
+}
+
+#[test]
+fn several_files_are_read_in_order() {
+    let d = demo();
+    let d = d.to_str().unwrap();
+    let one = callguard(&["analyze", d, "--output", "-", "--quiet"]);
+    let two = callguard(&["analyze", d, d, "--output", "-", "--quiet"]);
+    let packets = |o: &Output| -> u64 {
+        let s = text(&o.stdout);
+        let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+        v["stats"]["capture"]["packets"].as_u64().unwrap()
+    };
+    assert!(two.status.success());
+    assert_eq!(packets(&two), 2 * packets(&one));
+}
+
+#[test]
+fn an_unknown_rules_key_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, "[detectors.arp-spoof]\nstable_sec = 3\n").unwrap();
+    let out = callguard(&[
+        "analyze",
+        demo().to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("detectors.arp-spoof") && stderr.contains("stable_sec"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let out = callguard(&["analyze", "/nonexistent/x.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("/nonexistent/x.pcap"));
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, "hello, this is not a capture file at all\n").unwrap();
+    let out = callguard(&["analyze", p.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("notes.txt"));
+}
+
+#[test]
+fn version_names_the_features() {
+    let out = callguard(&["--version"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("features"));
+}

@@ -1,0 +1,93 @@
+//! No input can panic the sensor: random and mutated frames go through decoding, fragment and stream
+//! reassembly, and the engine.
+#![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
+
+use callguard::worker::Worker;
+use callguard_parsers::link::LinkType;
+use callguard_rules::config::Config;
+use callguard_rules::engine::Engine;
+use callguard_rules::time::PacketTime;
+use proptest::prelude::*;
+
+const LINKS: [LinkType; 7] = [
+    LinkType::ETHERNET,
+    LinkType::LINUX_SLL,
+    LinkType::LINUX_SLL2,
+    LinkType::RAW,
+    LinkType::IPV6,
+    LinkType::NULL,
+    LinkType(9999),
+];
+
+/// Valid frames of every kind the decoder handles, to mutate (made once).
+fn seeds() -> &'static [Vec<u8>] {
+    static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(make_seeds)
+}
+
+fn make_seeds() -> Vec<Vec<u8>> {
+    let mut v = Vec::new();
+    for f in callguard_gen::calls_udp(1).into_iter().take(200) {
+        v.push(f.data);
+    }
+    for f in callguard_gen::syn_flood(1).into_iter().take(200) {
+        v.push(f.data);
+    }
+    for f in callguard_gen::arp_spoof(1).into_iter().take(100) {
+        v.push(f.data);
+    }
+    let l = callguard_gen::linktypes(1);
+    v.extend(l.vlan.into_iter().chain(l.qinq).map(|f| f.data));
+    v
+}
+
+fn feed(frames: &[(u8, Vec<u8>)]) {
+    let mut w = Worker::new();
+    let mut e = Engine::new(&Config::default());
+    let mut events = Vec::new();
+    for (i, (link, f)) in frames.iter().enumerate() {
+        let ts = PacketTime::from_secs(1_700_000_000 + i as u64 / 10);
+        let link = LINKS[usize::from(*link) % LINKS.len()];
+        w.packet(i as u64, ts, link, f, &mut events);
+        w.tick(ts);
+        for ev in events.drain(..) {
+            e.on_event(&ev);
+        }
+    }
+    w.finish();
+    e.finish();
+    let _ = e.drain_alerts().count();
+    let _ = w.counters();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_frames_never_panic(frames in prop::collection::vec((any::<u8>(), prop::collection::vec(any::<u8>(), 0..1600)), 1..64)) {
+        feed(&frames);
+    }
+
+    #[test]
+    fn mutated_frames_never_panic(
+        picks in prop::collection::vec((any::<prop::sample::Index>(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8), any::<prop::sample::Index>()), 1..64)
+    ) {
+        let seeds = seeds();
+        let frames: Vec<(u8, Vec<u8>)> = picks
+            .iter()
+            .map(|(which, flips, cut)| {
+                let mut f = which.get(seeds).clone();
+                for (at, byte) in flips {
+                    if !f.is_empty() {
+                        let i = at.index(f.len());
+                        f[i] ^= byte;
+                    }
+                }
+                let keep = cut.index(f.len() + 1);
+                f.truncate(keep.max(f.len() / 2));
+                (0, f)
+            })
+            .collect();
+        feed(&frames);
+    }
+}

@@ -1,0 +1,261 @@
+//! Golden tests: every capture in `pcaps/` against its expectations.
+//!
+//! For `pcaps/<name>.<ext>` there must be `tests/golden/<name>.toml`, human-written expectations in the style of
+//! suricata-verify's `test.yaml`:
+//!
+//! ```toml
+//! [counts]            # exact number of alerts per sid (sids not named here may not fire, unless in `allow`)
+//! 2004 = 2
+//! absent = [3003]     # (top level) sids that must not fire
+//! [[alert]]           # each must match at least one alert
+//! sid = 2004
+//! src_ip = "10.0.2.66"
+//! evidence = { claimed_ip = "10.0.2.5" }
+//! [stats]             # exact values at dotted paths of the final stats event
+//! "decoder.protocols.ip_fragment" = 2
+//! ```
+//!
+//! and `tests/golden/<name>.jsonl`, the full output with one worker, refreshed with `CALLGUARD_BLESS=1`. Every
+//! capture runs with 1 and with 4 workers; the alert lines must be identical. Every line is validated against
+//! `sensor/schema/eve.schema.json`.
+#![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use callguard::capture;
+use callguard::output::eve::{self, EveWriter};
+use callguard::pipeline::{self, Options, QueueMode};
+use callguard_rules::config::Config;
+use callguard_tests::{root, shipped_captures};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    description: String,
+    #[serde(default)]
+    counts: BTreeMap<String, u64>,
+    #[serde(default)]
+    absent: Vec<u32>,
+    #[serde(default)]
+    alert: Vec<AlertExpect>,
+    #[serde(default)]
+    stats: BTreeMap<String, toml::Value>,
+    /// Rules file to run with, relative to tests/golden/.
+    #[serde(default)]
+    rules: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertExpect {
+    sid: u32,
+    src_ip: Option<String>,
+    dest_ip: Option<String>,
+    dest_port: Option<u16>,
+    #[serde(default)]
+    evidence: BTreeMap<String, toml::Value>,
+}
+
+fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
+    let src = capture::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut w = EveWriter::new(Vec::new());
+    let opts = Options {
+        workers,
+        mode: QueueMode::Block,
+    };
+    let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
+    assert!(
+        report.errors.is_empty(),
+        "{}: {:?}",
+        path.display(),
+        report.errors
+    );
+    w.line(&eve::stats_json(&report)).unwrap();
+    String::from_utf8(w.into_inner())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn toml_to_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+fn at<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+fn matches(alert: &Value, e: &AlertExpect) -> bool {
+    let s = |k: &str| alert.get(k).and_then(Value::as_str).map(str::to_owned);
+    at(alert, "alert.signature_id").and_then(Value::as_u64) == Some(u64::from(e.sid))
+        && e.src_ip
+            .as_ref()
+            .is_none_or(|ip| s("src_ip").as_ref() == Some(ip))
+        && e.dest_ip
+            .as_ref()
+            .is_none_or(|ip| s("dest_ip").as_ref() == Some(ip))
+        && e.dest_port
+            .is_none_or(|p| alert.get("dest_port").and_then(Value::as_u64) == Some(u64::from(p)))
+        && e.evidence
+            .iter()
+            .all(|(k, v)| alert.get("evidence").and_then(|ev| ev.get(k)) == Some(&toml_to_json(v)))
+}
+
+#[test]
+fn every_shipped_capture_meets_its_expectations_with_1_and_4_workers() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("sensor/schema/eve.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let captures = shipped_captures();
+    assert!(
+        captures.len() >= 6,
+        "pcaps/ should ship the generated captures, found {captures:?}"
+    );
+    let bless = std::env::var_os("CALLGUARD_BLESS").is_some();
+    let mut failures = Vec::new();
+    for path in &captures {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let toml_path = root().join("tests/golden").join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&toml_path).unwrap_or_else(|_| {
+            panic!(
+                "{} has no expectations file {}",
+                path.display(),
+                toml_path.display()
+            )
+        });
+        let exp: Expect =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", toml_path.display()));
+        assert!(!exp.description.is_empty());
+        let config = match &exp.rules {
+            Some(r) => {
+                let p = root().join("tests/golden").join(r);
+                Config::from_toml(
+                    &std::fs::read_to_string(&p).unwrap(),
+                    &p.display().to_string(),
+                )
+                .unwrap()
+            }
+            None => Config::default(),
+        };
+        let one = run(path, 1, &config);
+        let four = run(path, 4, &config);
+        for line in one.iter().chain(&four) {
+            if let Err(e) = validator.validate(line) {
+                failures.push(format!("{name}: schema: {e} in {line}"));
+            }
+        }
+        let alerts = |v: &[Value]| -> Vec<Value> {
+            v.iter()
+                .filter(|l| l["event_type"] == "alert")
+                .cloned()
+                .collect()
+        };
+        let (a1, a4) = (alerts(&one), alerts(&four));
+        if a1 != a4 {
+            failures.push(format!(
+                "{name}: alerts differ between 1 and 4 workers:\n1: {a1:#?}\n4: {a4:#?}"
+            ));
+        }
+        // Counts per sid: exact for the sids named; any other sid must not fire.
+        let mut got: BTreeMap<String, u64> = BTreeMap::new();
+        for a in &a1 {
+            *got.entry(a["alert"]["signature_id"].to_string())
+                .or_default() += 1;
+        }
+        for (sid, n) in &got {
+            match exp.counts.get(sid) {
+                Some(want) if want == n => {}
+                Some(want) => {
+                    failures.push(format!("{name}: sid {sid}: {n} alerts, expected {want}"))
+                }
+                None => failures.push(format!("{name}: sid {sid} fired {n} times, expected none")),
+            }
+        }
+        for (sid, want) in &exp.counts {
+            if *want > 0 && !got.contains_key(sid) {
+                failures.push(format!("{name}: sid {sid} did not fire, expected {want}"));
+            }
+        }
+        for sid in &exp.absent {
+            if got.contains_key(&sid.to_string()) {
+                failures.push(format!("{name}: sid {sid} must not fire"));
+            }
+        }
+        for e in &exp.alert {
+            if !a1.iter().any(|a| matches(a, e)) {
+                failures.push(format!("{name}: no alert matches {e:?}; alerts: {a1:#?}"));
+            }
+        }
+        let stats = one
+            .iter()
+            .find(|l| l["event_type"] == "stats")
+            .cloned()
+            .unwrap_or_default();
+        for (path_, want) in &exp.stats {
+            let got = at(&stats["stats"], path_);
+            if got != Some(&toml_to_json(want)) {
+                failures.push(format!("{name}: stats.{path_} = {got:?}, expected {want}"));
+            }
+        }
+        // Snapshot.
+        let snap_path = root().join("tests/golden").join(format!("{name}.jsonl"));
+        let text: String = one.iter().map(|l| format!("{l}\n")).collect();
+        if bless {
+            std::fs::write(&snap_path, &text).unwrap();
+        } else {
+            match std::fs::read_to_string(&snap_path) {
+                Ok(want) if want == text => {}
+                Ok(want) => failures.push(format!(
+                    "{name}: output differs from {} (CALLGUARD_BLESS=1 refreshes it)\n--- want\n{want}\n--- got\n{text}",
+                    snap_path.display()
+                )),
+                Err(_) => failures.push(format!("{name}: no snapshot {} (run with CALLGUARD_BLESS=1)", snap_path.display())),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_expectation_file_has_a_capture() {
+    let dir = root().join("tests/golden");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml")
+            && !p
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("rules-")
+        {
+            let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+            let has = shipped_captures()
+                .iter()
+                .any(|c| c.file_stem().unwrap().to_string_lossy() == stem);
+            assert!(has, "{} has no capture in pcaps/", p.display());
+        }
+    }
+}
+
+#[test]
+fn the_example_rules_file_parses_and_spells_out_the_defaults() {
+    let p = root().join("tests/golden/rules-example.toml");
+    let c = Config::from_toml(&std::fs::read_to_string(&p).unwrap(), "rules-example.toml").unwrap();
+    let d = Config::default();
+    assert_eq!(c.engine.suppress_secs, d.engine.suppress_secs);
+    assert_eq!(
+        c.detectors.syn_flood.min_syns,
+        d.detectors.syn_flood.min_syns
+    );
+    assert_eq!(
+        c.detectors.arp_spoof.contest_secs,
+        d.detectors.arp_spoof.contest_secs
+    );
+    assert_eq!(format!("{:?}", c.detectors), format!("{:?}", d.detectors));
+}
