@@ -143,3 +143,36 @@ fn version_names_the_features() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("features"));
 }
+
+#[cfg(feature = "libpcap")]
+#[test]
+fn a_bpf_filter_keeps_only_matching_packets() {
+    let d = demo();
+    let d = d.to_str().unwrap();
+    let stats = |args: &[&str]| -> serde_json::Value {
+        let out = callguard(args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        serde_json::from_str::<serde_json::Value>(s.lines().last().unwrap()).unwrap()["stats"]
+            .clone()
+    };
+    let all = stats(&["analyze", d, "--output", "-", "--quiet", "--libpcap"]);
+    let arp = stats(&["analyze", d, "--output", "-", "--quiet", "--filter", "arp"]);
+    let n = arp["capture"]["packets"].as_u64().unwrap();
+    assert!(n > 0 && n < all["capture"]["packets"].as_u64().unwrap());
+    assert_eq!(arp["decoder"]["protocols"]["arp"].as_u64().unwrap(), n);
+    assert_eq!(
+        all["decoder"]["protocols"]["arp"],
+        arp["decoder"]["protocols"]["arp"]
+    );
+    // The same capture through libpcap and through the built-in reader gives the same alerts.
+    let builtin = stats(&["analyze", d, "--output", "-", "--quiet"]);
+    assert_eq!(builtin["alerts"], all["alerts"]);
+    let bad = callguard(&["analyze", d, "--filter", "no such ((("]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("no such"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
