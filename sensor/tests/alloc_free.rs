@@ -1,6 +1,10 @@
 //! The hot path allocates nothing per packet: once a worker has seen a flow, decoding its UDP datagrams and its
 //! in-order TCP segments costs zero heap allocations. A counting global allocator proves it.
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
+#![expect(
+    unsafe_code,
+    reason = "a global allocator is the only way to count allocations"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
@@ -15,10 +19,6 @@ struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
-#[expect(
-    unsafe_code,
-    reason = "a global allocator is the only way to count allocations"
-)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Ordering::Relaxed);
