@@ -66,10 +66,12 @@ fn bare(path: &Path) -> (u64, f64) {
     let mut sum = 0u64;
     let stats = src
         .for_each(&mut |p| {
-            sum = p
-                .data
+            // Read every byte, as fast as the CPU can: a sum of 8-byte words (vectorised) plus the tail.
+            let (words, tail) = p.data.as_chunks::<8>();
+            sum = words
                 .iter()
-                .fold(sum, |s, b| s.wrapping_add(u64::from(*b)));
+                .fold(sum, |s, w| s.wrapping_add(u64::from_le_bytes(*w)));
+            sum = tail.iter().fold(sum, |s, b| s.wrapping_add(u64::from(*b)));
             ControlFlow::Continue(())
         })
         .expect("bench capture reads");

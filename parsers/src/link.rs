@@ -12,8 +12,6 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
-
 use crate::arp;
 use crate::bytes::Reader;
 use crate::error::{ErrorKind, Layer, ParseError};
@@ -228,42 +226,194 @@ pub struct Tcp<'a> {
 
 /// Decodes one frame of link type `link`.
 ///
+/// Each layer is sliced by etherparse's own per-layer slicers (Ethernet II, single VLAN tags, lax IPv4/IPv6
+/// with their extension headers, UDP, TCP), which check every length; we map their results onto our types.
+/// (Measured: going layer by layer costs half of what `LaxSlicedPacket` does, which moves a large struct
+/// through its cursor several times per packet.)
+///
 /// Returns an error only when not even the link header is usable; any later failure is recorded in
-/// [`Decoded::stop`] and the layers above it are left out.
+/// [`Decoded::stop`] and the layers above it are left out. A payload cut short by the capture's snap length
+/// is not a failure: the layers decode and their payload is what was captured.
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, ParseError> {
-    match link {
-        LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(frame) {
-            Ok(p) => Ok(from_lax(p, 0)),
-            Err(_) => Err(ParseError::new(
-                ErrorKind::Truncated,
-                Layer::Link,
-                frame.len(),
-            )),
-        },
+    let mut d = Decoded::bare(Net::None);
+    let (ether_type, rest, base) = match link {
+        LinkType::ETHERNET => {
+            let eth = etherparse::Ethernet2Slice::from_slice_without_fcs(frame)
+                .map_err(|_| ParseError::new(ErrorKind::Truncated, Layer::Link, frame.len()))?;
+            d.src_mac = Some(eth.source());
+            d.dst_mac = Some(eth.destination());
+            let mut et = eth.ether_type().0;
+            let mut rest = eth.payload_slice();
+            let mut off = etherparse::Ethernet2Header::LEN;
+            let mut tags = 0;
+            while matches!(et, 0x8100 | 0x88a8 | 0x9100) {
+                if tags >= MAX_VLAN_TAGS {
+                    d.stop = Some(ParseError::new(ErrorKind::LimitExceeded, Layer::Link, off));
+                    return Ok(d);
+                }
+                let Ok(v) = etherparse::SingleVlanSlice::from_slice(rest) else {
+                    d.stop = Some(ParseError::new(ErrorKind::Truncated, Layer::Link, off));
+                    return Ok(d);
+                };
+                if let Some(slot) = d.vlans.get_mut(tags) {
+                    *slot = v.vlan_identifier().value();
+                }
+                et = v.ether_type().0;
+                rest = v.payload_slice();
+                off += etherparse::SingleVlanHeader::LEN;
+                tags += 1;
+            }
+            (et, rest, off)
+        }
         LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
             let (ether_type, src_mac, hdr_len) = cooked_header(link, frame)?;
-            let rest = frame.get(hdr_len..).unwrap_or(&[]);
-            let mut d = from_lax(
-                LaxSlicedPacket::from_ether_type(ether_type.into(), rest),
-                hdr_len,
-            );
             d.src_mac = src_mac;
-            Ok(d)
+            (ether_type, frame.get(hdr_len..).unwrap_or(&[]), hdr_len)
         }
         LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 | LinkType::IPV4 | LinkType::IPV6 => {
-            Ok(from_raw_ip(frame, 0))
+            (ip_version_type(frame), frame, 0)
         }
         LinkType::NULL => {
             let mut r = Reader::new(frame, Layer::Link);
             let family = r.array::<4>()?;
             // Host byte order of the capturing machine: accept either.
             let fam = u32::from_le_bytes(family).min(u32::from_be_bytes(family));
+            let rest = r.rest();
             match fam {
-                2 | 24 | 28 | 30 => Ok(from_raw_ip(r.rest(), 4)),
-                _ => Ok(Decoded::bare(Net::Other(0))),
+                2 | 24 | 28 | 30 => (ip_version_type(rest), rest, 4),
+                _ => return Ok(Decoded::bare(Net::Other(0))),
             }
         }
-        _ => Err(ParseError::new(ErrorKind::Unsupported, Layer::Link, 0)),
+        _ => return Err(ParseError::new(ErrorKind::Unsupported, Layer::Link, 0)),
+    };
+    d.net = match ether_type {
+        ETHERTYPE_ARP => match arp::Packet::parse(rest) {
+            Ok(a) => Net::Arp(a),
+            Err(e) => {
+                d.stop = Some(e.add_offset(base));
+                Net::None
+            }
+        },
+        ETHERTYPE_IPV4 => ipv4(rest, base, &mut d.stop),
+        ETHERTYPE_IPV6 => ipv6(rest, base, &mut d.stop),
+        0 => {
+            d.stop = Some(ParseError::new(ErrorKind::Invalid, Layer::Ip, base));
+            Net::None
+        }
+        other => Net::Other(other),
+    };
+    Ok(d)
+}
+
+/// VLAN tags followed before giving up (802.1ad QinQ uses two; etherparse's own slicer stops at three).
+pub const MAX_VLAN_TAGS: usize = 3;
+
+/// The EtherType of a raw IP packet, from its version nibble (0 when it is neither 4 nor 6).
+fn ip_version_type(b: &[u8]) -> u16 {
+    match b.first().map(|v| v >> 4) {
+        Some(4) => ETHERTYPE_IPV4,
+        Some(6) => ETHERTYPE_IPV6,
+        _ => 0,
+    }
+}
+
+fn ipv4<'a>(b: &'a [u8], base: usize, stop: &mut Option<ParseError>) -> Net<'a> {
+    let (v4, auth_err) = match etherparse::LaxIpv4Slice::from_slice(b) {
+        Ok(x) => x,
+        Err(e) => {
+            let kind = match e {
+                etherparse::err::ipv4::HeaderSliceError::Len(_) => ErrorKind::Truncated,
+                etherparse::err::ipv4::HeaderSliceError::Content(_) => ErrorKind::Invalid,
+            };
+            *stop = Some(ParseError::new(kind, Layer::Ip, base));
+            return Net::None;
+        }
+    };
+    let h = v4.header();
+    let pl = v4.payload();
+    let hdr_len = h.slice().len() + v4.extensions().auth.map_or(0, |a| a.slice().len());
+    let fragment = pl.fragmented.then(|| Fragment {
+        id: u32::from(h.identification()),
+        offset: u32::from(h.fragments_offset().value()) * 8,
+        more: h.more_fragments(),
+    });
+    if auth_err.is_some() {
+        *stop = Some(ParseError::new(ErrorKind::Invalid, Layer::Ip, base));
+    }
+    let transport = if pl.fragmented || auth_err.is_some() {
+        Transport::None
+    } else {
+        transport_or_stop(pl.ip_number.0, pl.payload, base + hdr_len, stop)
+    };
+    Net::Ip(Ip {
+        src: IpAddr::V4(h.source_addr()),
+        dst: IpAddr::V4(h.destination_addr()),
+        proto: pl.ip_number.0,
+        ttl: h.ttl(),
+        fragment,
+        payload: pl.payload,
+        transport,
+    })
+}
+
+fn ipv6<'a>(b: &'a [u8], base: usize, stop: &mut Option<ParseError>) -> Net<'a> {
+    let (v6, ext_err) = match etherparse::LaxIpv6Slice::from_slice(b) {
+        Ok(x) => x,
+        Err(e) => {
+            let kind = match e {
+                etherparse::err::ipv6::HeaderSliceError::Len(_) => ErrorKind::Truncated,
+                etherparse::err::ipv6::HeaderSliceError::Content(_) => ErrorKind::Invalid,
+            };
+            *stop = Some(ParseError::new(kind, Layer::Ip, base));
+            return Net::None;
+        }
+    };
+    let h = v6.header();
+    let pl = v6.payload();
+    let hdr_len = h.slice().len() + v6.extensions().slice().len();
+    let mut fragment = None;
+    for ext in v6.extensions().clone() {
+        if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext
+            && f.is_fragmenting_payload()
+        {
+            fragment = Some(Fragment {
+                id: f.identification(),
+                offset: u32::from(f.fragment_offset().value()) * 8,
+                more: f.more_fragments(),
+            });
+        }
+    }
+    if ext_err.is_some() {
+        *stop = Some(ParseError::new(ErrorKind::Invalid, Layer::Ip, base));
+    }
+    let transport = if pl.fragmented || ext_err.is_some() {
+        Transport::None
+    } else {
+        transport_or_stop(pl.ip_number.0, pl.payload, base + hdr_len, stop)
+    };
+    Net::Ip(Ip {
+        src: IpAddr::V6(h.source_addr()),
+        dst: IpAddr::V6(h.destination_addr()),
+        proto: pl.ip_number.0,
+        ttl: h.hop_limit(),
+        fragment,
+        payload: pl.payload,
+        transport,
+    })
+}
+
+fn transport_or_stop<'a>(
+    proto: u8,
+    payload: &'a [u8],
+    base: usize,
+    stop: &mut Option<ParseError>,
+) -> Transport<'a> {
+    match decode_transport(proto, payload) {
+        Ok(t) => t,
+        Err(e) => {
+            *stop = Some(e.add_offset(base));
+            Transport::None
+        }
     }
 }
 
@@ -292,17 +442,6 @@ fn mac_of(len: u16, addr: [u8; 8]) -> Option<Mac> {
     (len == 6).then_some([a, b, c, d, e, f])
 }
 
-fn from_raw_ip(bytes: &[u8], base: usize) -> Decoded<'_> {
-    match LaxSlicedPacket::from_ip(bytes) {
-        Ok(p) => from_lax(p, base),
-        Err(_) => {
-            let mut d = Decoded::bare(Net::None);
-            d.stop = Some(ParseError::new(ErrorKind::Invalid, Layer::Ip, base));
-            d
-        }
-    }
-}
-
 impl Decoded<'_> {
     fn bare(net: Net<'static>) -> Decoded<'static> {
         Decoded {
@@ -312,131 +451,6 @@ impl Decoded<'_> {
             net,
             stop: None,
         }
-    }
-}
-
-fn layer_of(l: etherparse::err::Layer) -> Layer {
-    use etherparse::err::Layer as L;
-    match l {
-        L::LinuxSllHeader | L::Ethernet2Header | L::EtherPayload | L::VlanHeader => Layer::Link,
-        L::UdpHeader | L::UdpPayload => Layer::Udp,
-        L::TcpHeader => Layer::Tcp,
-        L::Arp => Layer::Arp,
-        L::IpHeader
-        | L::Ipv4Header
-        | L::Ipv4Packet
-        | L::IpAuthHeader
-        | L::Ipv6Header
-        | L::Ipv6Packet
-        | L::Ipv6ExtHeader
-        | L::Ipv6HopByHopHeader
-        | L::Ipv6DestOptionsHeader
-        | L::Ipv6RouteHeader
-        | L::Ipv6FragHeader => Layer::Ip,
-        _ => Layer::Link,
-    }
-}
-
-fn from_lax(p: LaxSlicedPacket<'_>, base: usize) -> Decoded<'_> {
-    let mut d = Decoded::bare(Net::None);
-    if let Some(etherparse::LinkSlice::Ethernet2(eth)) = &p.link {
-        d.src_mac = Some(eth.source());
-        d.dst_mac = Some(eth.destination());
-    }
-    let mut i = 0;
-    for ext in &p.link_exts {
-        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext
-            && let Some(slot) = d.vlans.get_mut(i)
-        {
-            *slot = v.vlan_identifier().value();
-            i += 1;
-        }
-    }
-    if let Some((err, layer)) = &p.stop_err {
-        let offset = match err {
-            etherparse::err::packet::SliceError::Len(l) => l.layer_start_offset,
-            _ => 0,
-        };
-        let kind = match err {
-            etherparse::err::packet::SliceError::Len(_) => ErrorKind::Truncated,
-            _ => ErrorKind::Invalid,
-        };
-        d.stop = Some(ParseError::new(
-            kind,
-            layer_of(*layer),
-            base.saturating_add(offset),
-        ));
-    }
-    d.net = match &p.net {
-        Some(LaxNetSlice::Ipv4(v4)) => {
-            let h = v4.header();
-            let pl = v4.payload();
-            let fragment = pl.fragmented.then(|| Fragment {
-                id: u32::from(h.identification()),
-                offset: u32::from(h.fragments_offset().value()) * 8,
-                more: h.more_fragments(),
-            });
-            Net::Ip(Ip {
-                src: IpAddr::V4(h.source_addr()),
-                dst: IpAddr::V4(h.destination_addr()),
-                proto: pl.ip_number.0,
-                ttl: h.ttl(),
-                fragment,
-                payload: pl.payload,
-                transport: transport_of(&p.transport),
-            })
-        }
-        Some(LaxNetSlice::Ipv6(v6)) => {
-            let h = v6.header();
-            let pl = v6.payload();
-            let mut fragment = None;
-            for ext in v6.extensions().clone().into_iter() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext
-                    && f.is_fragmenting_payload()
-                {
-                    fragment = Some(Fragment {
-                        id: f.identification(),
-                        offset: u32::from(f.fragment_offset().value()) * 8,
-                        more: f.more_fragments(),
-                    });
-                }
-            }
-            Net::Ip(Ip {
-                src: IpAddr::V6(h.source_addr()),
-                dst: IpAddr::V6(h.destination_addr()),
-                proto: pl.ip_number.0,
-                ttl: h.hop_limit(),
-                fragment,
-                payload: pl.payload,
-                transport: transport_of(&p.transport),
-            })
-        }
-        Some(LaxNetSlice::Arp(a)) => match arp::Packet::parse(a.slice()) {
-            Ok(pkt) => Net::Arp(pkt),
-            Err(e) => {
-                d.stop = Some(e);
-                Net::None
-            }
-        },
-        None => match &p.link {
-            Some(etherparse::LinkSlice::Ethernet2(eth)) if p.link_exts.is_empty() => {
-                Net::Other(eth.ether_type().0)
-            }
-            _ => Net::None,
-        },
-    };
-    d
-}
-
-fn transport_of<'a>(t: &Option<TransportSlice<'a>>) -> Transport<'a> {
-    match t {
-        Some(TransportSlice::Udp(u)) => Transport::Udp(Udp {
-            sport: u.source_port(),
-            dport: u.destination_port(),
-            payload: u.payload(),
-        }),
-        Some(TransportSlice::Tcp(t)) => Transport::Tcp(tcp_of(t)),
-        _ => Transport::None,
     }
 }
 
@@ -464,7 +478,8 @@ fn tcp_of<'a>(t: &etherparse::TcpSlice<'a>) -> Tcp<'a> {
     }
 }
 
-/// Decodes the transport layer of a reassembled IP datagram: `payload` is the whole IP payload.
+/// Decodes the transport layer of an IP payload (also of a reassembled datagram): `payload` is the whole IP
+/// payload. UDP is lax about its length field (a capture cut by the snap length still decodes).
 pub fn decode_transport(proto: u8, payload: &[u8]) -> Result<Transport<'_>, ParseError> {
     match proto {
         IPPROTO_UDP => match etherparse::UdpSlice::from_slice_lax(payload) {
@@ -477,6 +492,9 @@ pub fn decode_transport(proto: u8, payload: &[u8]) -> Result<Transport<'_>, Pars
         },
         IPPROTO_TCP => match etherparse::TcpSlice::from_slice(payload) {
             Ok(t) => Ok(Transport::Tcp(tcp_of(&t))),
+            Err(etherparse::err::tcp::HeaderSliceError::Len(_)) => {
+                Err(ParseError::new(ErrorKind::Truncated, Layer::Tcp, 0))
+            }
             Err(_) => Err(ParseError::new(ErrorKind::Invalid, Layer::Tcp, 0)),
         },
         _ => Ok(Transport::None),

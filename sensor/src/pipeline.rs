@@ -40,13 +40,15 @@ use crate::worker::Worker;
 
 /// Packets per batch: large enough to amortise a channel operation (measured: batches of 64 already reach
 /// 645 M items/s), small enough to keep latency low.
-pub const BATCH_PACKETS: usize = 256;
+pub const BATCH_PACKETS: usize = 1024;
 /// Bytes per batch buffer before it is sent.
-pub const BATCH_BYTES: usize = 256 * 1024;
+pub const BATCH_BYTES: usize = 1024 * 1024;
 /// Every this many packets all workers get a batch, so the engine's watermark never lags further.
-pub const FLUSH_EVERY: u64 = 4096;
+pub const FLUSH_EVERY: u64 = 16384;
+/// Events a worker holds before it sends them without waiting for the next flush.
+pub const MAX_HELD_EVENTS: usize = 4096;
 /// Batches in flight per worker queue.
-pub const QUEUE_BATCHES: usize = 16;
+pub const QUEUE_BATCHES: usize = 8;
 
 /// What to do when a worker's queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +153,8 @@ struct PacketBatch {
     /// The newest packet time dispatched when the batch was sent: the worker's clock for idle sweeps. It is
     /// also set on empty batches, so a worker that gets no packets still expires its state.
     upto_ts: PacketTime,
+    /// Answer with an event batch even if it is empty (the engine's watermark needs it).
+    report: bool,
 }
 
 impl PacketBatch {
@@ -234,7 +238,9 @@ impl Dispatcher {
         self.free.try_recv().unwrap_or_default()
     }
 
-    fn send(&mut self, w: usize) {
+    /// Sends worker `w` its pending batch. `report` asks the worker to answer with its watermark even when
+    /// the batch made no event (flushes do; batches sent because they were full need not).
+    fn send(&mut self, w: usize, report: bool) {
         let fresh = self.fresh_batch();
         let Some(slot) = self.pending.get_mut(w) else {
             return;
@@ -242,6 +248,7 @@ impl Dispatcher {
         let mut batch = std::mem::replace(slot, fresh);
         batch.upto_seq = self.next_seq.saturating_sub(1);
         batch.upto_ts = self.last_ts;
+        batch.report = report;
         let Some(tx) = self.senders.get(w) else {
             return;
         };
@@ -271,7 +278,7 @@ impl Dispatcher {
 
     fn flush_all(&mut self) {
         for w in 0..self.senders.len() {
-            self.send(w);
+            self.send(w, true);
         }
         self.since_flush = 0;
     }
@@ -307,7 +314,7 @@ impl Dispatcher {
             b.pkts.len() >= BATCH_PACKETS || b.data.len() + p.data.len() > BATCH_BYTES
         });
         if full {
-            self.send(w);
+            self.send(w, false);
         }
         if let Some(b) = self.pending.get_mut(w) {
             let start = u32::try_from(b.data.len()).unwrap_or(u32::MAX);
@@ -342,8 +349,11 @@ fn worker_loop(
     free_events: Receiver<Vec<Event>>,
 ) -> Counters {
     let mut w = Worker::new();
+    let mut events = Vec::new();
     for mut batch in rx {
-        let mut events = free_events.try_recv().unwrap_or_default();
+        if events.capacity() == 0 {
+            events = free_events.try_recv().unwrap_or_default();
+        }
         for p in &batch.pkts {
             if p.clock {
                 events.push(Event {
@@ -363,23 +373,28 @@ fn worker_loop(
             w.tick(batch.upto_ts);
         }
         let upto_seq = batch.upto_seq;
+        let report = batch.report;
         batch.clear();
         let _ = free.try_send(batch);
-        if out
-            .send(EventBatch {
-                worker: id,
-                events,
-                upto_seq,
-            })
-            .is_err()
-        {
+        // The engine can release events only up to the smallest watermark, which moves at flushes (every
+        // FLUSH_EVERY packets and every second of packet time): answering other batches would only wake it
+        // for nothing. Events wait here until then, or until there are many of them.
+        if !report && events.len() < MAX_HELD_EVENTS {
+            continue;
+        }
+        let batch = EventBatch {
+            worker: id,
+            events: std::mem::take(&mut events),
+            upto_seq,
+        };
+        if out.send(batch).is_err() {
             break;
         }
     }
     w.finish();
     let _ = out.send(EventBatch {
         worker: id,
-        events: Vec::new(),
+        events,
         upto_seq: u64::MAX,
     });
     w.counters()
