@@ -91,15 +91,15 @@ fn full(path: &Path, workers: usize) -> (u64, f64, u64) {
     (r.packets_read, t.elapsed().as_secs_f64(), sink.0)
 }
 
-fn best<T>(mut f: impl FnMut() -> (u64, f64, T)) -> (u64, f64, T) {
-    let mut out = f();
-    for _ in 0..2 {
-        let r = f();
-        if r.1 < out.1 {
-            out = r;
-        }
-    }
-    out
+/// Rounds of measurement: each round runs every configuration once, interleaved, so slow phases of this
+/// shared machine hit them alike; each figure is the best and the median of its rounds.
+const ROUNDS: usize = 7;
+
+fn summary(mut secs: Vec<f64>, n: u64) -> (f64, f64) {
+    secs.sort_by(f64::total_cmp);
+    let best = secs.first().copied().unwrap_or(f64::NAN);
+    let median = secs.get(secs.len() / 2).copied().unwrap_or(f64::NAN);
+    (n as f64 / best, n as f64 / median)
 }
 
 fn main() {
@@ -121,36 +121,46 @@ fn main() {
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     bare(&path); // warm the page cache
-    let (n, secs, ()) = best(|| {
-        let (n, s) = bare(&path);
-        (n, s, ())
-    });
-    let bare_pps = n as f64 / secs;
-    println!(
-        "e2e/throughput on {} ({n} packets, {:.0} MB)",
-        path.display(),
-        size as f64 / 1e6
-    );
-    println!(
-        "  {:<22} {:>12.0} packets/s  {:>8.1} MB/s",
-        "bare read loop",
-        bare_pps,
-        size as f64 / secs / 1e6
-    );
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let mut counts = vec![1, 2];
     if cores > 2 {
         counts.push(cores);
     }
-    for w in counts {
-        let (n, secs, alerts) = best(|| full(&path, w));
-        let pps = n as f64 / secs;
+    let mut bare_secs = Vec::new();
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    let mut n = 0;
+    let mut alerts = 0;
+    for _ in 0..ROUNDS {
+        let (k, s) = bare(&path);
+        n = k;
+        bare_secs.push(s);
+        for (i, w) in counts.iter().enumerate() {
+            let (k, s, a) = full(&path, *w);
+            assert_eq!(k, n, "the pipeline read every packet");
+            alerts = a;
+            if let Some(r) = runs.get_mut(i) {
+                r.push(s);
+            }
+        }
+    }
+    let (bare_best, bare_median) = summary(bare_secs, n);
+    println!(
+        "e2e/throughput on {} ({n} packets, {:.0} MB), best and median of {ROUNDS}",
+        path.display(),
+        size as f64 / 1e6
+    );
+    println!(
+        "  {:<22} {:>12.0} packets/s  (median {:>10.0})",
+        "bare read loop", bare_best, bare_median
+    );
+    for (w, secs) in counts.iter().zip(runs) {
+        let (best, median) = summary(secs, n);
         println!(
-            "  {:<22} {:>12.0} packets/s  {:>8.1} MB/s  {:>5.1}% of bare  ({alerts} alerts)",
-            format!("pipeline, {w} worker{}", if w == 1 { "" } else { "s" }),
-            pps,
-            size as f64 / secs / 1e6,
-            100.0 * pps / bare_pps
+            "  {:<22} {:>12.0} packets/s  (median {:>10.0})  {:>5.1}% of bare  ({alerts} alerts)",
+            format!("pipeline, {w} worker{}", if *w == 1 { "" } else { "s" }),
+            best,
+            median,
+            100.0 * best / bare_best
         );
     }
 }

@@ -123,7 +123,8 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         now: PacketTime,
         make: impl FnOnce() -> V,
     ) -> &mut V {
-        if !self.map.contains_key(&key) {
+        // One hash lookup in the common case: make room only when full and the key is new.
+        if self.map.len() >= self.cap && !self.map.contains_key(&key) {
             self.make_room(now);
         }
         let next = &mut self.next_order;

@@ -16,7 +16,7 @@
 //!   batch instead and counts its packets.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io;
 use std::net::IpAddr;
 #[cfg(test)]
@@ -48,7 +48,7 @@ pub const FLUSH_EVERY: u64 = 16384;
 /// Events a worker holds before it sends them without waiting for the next flush.
 pub const MAX_HELD_EVENTS: usize = 4096;
 /// Batches in flight per worker queue.
-pub const QUEUE_BATCHES: usize = 8;
+pub const QUEUE_BATCHES: usize = 32;
 
 /// What to do when a worker's queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,11 +171,74 @@ struct EventBatch {
     upto_seq: u64,
 }
 
+/// A keyed, symmetric flow hash: each endpoint (address, port) is mixed with secret keys, and the two
+/// endpoint hashes are added, so both directions of a flow hash alike without sorting the endpoints. Flow keys
+/// come from packets, so the keys are random per run (an attacker cannot aim flows at one worker); nothing
+/// that reaches an output depends on which worker a flow lands on.
+#[derive(Debug, Clone, Copy)]
+struct FlowHasher {
+    k: [u64; 4],
+}
+
+impl FlowHasher {
+    fn new() -> Self {
+        let rs = RandomState::default();
+        let mut k = [0u64; 4];
+        for (i, slot) in k.iter_mut().enumerate() {
+            *slot = rs.hash_one(i) | 1;
+        }
+        Self { k }
+    }
+
+    /// Folded multiply (as in foldhash and wyhash): the high and low halves of a 128-bit product, XORed.
+    #[inline]
+    fn mix(a: u64, b: u64) -> u64 {
+        let p = u128::from(a) * u128::from(b);
+        // Truncations take the two halves of the product on purpose.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "splitting a 128-bit product into halves"
+        )]
+        let (hi, lo) = ((p >> 64) as u64, p as u64);
+        hi ^ lo
+    }
+
+    #[inline]
+    fn endpoint(&self, addr: [u8; 16], port: u16) -> u64 {
+        let [
+            a0,
+            a1,
+            a2,
+            a3,
+            a4,
+            a5,
+            a6,
+            a7,
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7,
+        ] = addr;
+        let hi = u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7]);
+        let lo = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+        Self::mix(hi ^ self.k[0], lo ^ self.k[1] ^ (u64::from(port) << 48))
+    }
+
+    #[inline]
+    fn finish(&self, sym: u64, proto: u8) -> u64 {
+        Self::mix(sym ^ self.k[2], u64::from(proto) ^ self.k[3])
+    }
+}
+
 struct Dispatcher {
     senders: Vec<Sender<PacketBatch>>,
     pending: Vec<PacketBatch>,
     free: Receiver<PacketBatch>,
-    hasher: RandomState,
+    hasher: FlowHasher,
     mode: QueueMode,
     next_seq: u64,
     last_sec: u64,
@@ -198,7 +261,7 @@ impl Dispatcher {
             pending: senders.iter().map(|_| PacketBatch::default()).collect(),
             senders,
             free,
-            hasher: RandomState::default(),
+            hasher: FlowHasher::new(),
             mode,
             next_seq: 0,
             last_sec: 0,
@@ -222,16 +285,19 @@ impl Dispatcher {
             self.rr = (self.rr + 1) % n;
             return self.rr;
         };
-        let mut hasher = self.hasher.build_hasher();
-        let (a, b) = ((h.src, h.sport), (h.dst, h.dport));
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        if h.fragment {
-            (lo.0.min(hi.0), lo.0.max(hi.0), h.proto).hash(&mut hasher);
+        let sym = if h.fragment {
+            // Every fragment of a datagram has the same address pair; ports are only in the first.
+            self.hasher
+                .endpoint(h.src, 0)
+                .wrapping_add(self.hasher.endpoint(h.dst, 0))
         } else {
-            (lo, hi, h.proto).hash(&mut hasher);
-        }
-        // The modulo is below n, which is a usize.
-        usize::try_from(hasher.finish() % n as u64).unwrap_or(0)
+            self.hasher
+                .endpoint(h.src, h.sport)
+                .wrapping_add(self.hasher.endpoint(h.dst, h.dport))
+        };
+        let x = self.hasher.finish(sym, h.proto);
+        // Multiply-shift maps the hash onto 0..n without a division; the result is below n.
+        usize::try_from((u128::from(x) * n as u128) >> 64).unwrap_or(0)
     }
 
     fn fresh_batch(&self) -> PacketBatch {

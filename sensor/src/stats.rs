@@ -3,6 +3,7 @@
 use callguard_parsers::Layer;
 
 use crate::worker::defrag::DefragStats;
+use crate::worker::flow::FlowStats;
 use crate::worker::reasm::TcpStats;
 
 /// The protocols counted by the decoder. One packet counts once in each layer it has.
@@ -98,6 +99,8 @@ pub struct Counters {
     pub defrag: DefragStats,
     /// TCP connection tracking and reassembly.
     pub tcp: TcpStats,
+    /// The flow tables.
+    pub flows: FlowStats,
     /// TCP stream bytes delivered in order to the application layer.
     pub stream_bytes: u64,
     /// TCP connections closed, as seen by the application layer.
@@ -155,6 +158,8 @@ impl Counters {
         d.overlaps += e.overlaps;
         d.overlap_mismatches += e.overlap_mismatches;
         d.invalid += e.invalid;
+        self.flows.created += o.flows.created;
+        self.flows.table.merge(&o.flows.table);
         let (t, u) = (&mut self.tcp, &o.tcp);
         t.conns_opened += u.conns_opened;
         t.active += u.active;

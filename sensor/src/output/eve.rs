@@ -167,6 +167,12 @@ pub fn stats_json(r: &Report) -> Json {
                 "overlaps": c.defrag.overlaps,
                 "invalid": c.defrag.invalid,
             },
+            "flows": {
+                "created": c.flows.created,
+                "active": c.flows.table.len,
+                "evicted": c.flows.table.evicted,
+                "expired": c.flows.table.expired,
+            },
             "tcp": {
                 "connections": c.tcp.conns_opened,
                 "evicted": c.tcp.evicted,

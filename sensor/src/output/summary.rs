@@ -69,11 +69,18 @@ pub fn render(r: &Report, output: &str) -> String {
     );
     let _ = writeln!(
         s,
+        "  flows         {:>12}   active {}  evicted {}  expired {}",
+        c.flows.created, c.flows.table.len, c.flows.table.evicted, c.flows.table.expired
+    );
+    let _ = writeln!(
+        s,
         "  tcp streams   {:>12}   bytes {}  gaps {}  evicted {}  timed out {}",
         c.tcp.conns_opened, c.stream_bytes, c.tcp.gaps, c.tcp.evicted, c.tcp.timed_out
     );
-    let evicted: u64 =
-        r.tables.iter().map(|(_, t)| t.evicted).sum::<u64>() + c.defrag.evicted + c.tcp.evicted;
+    let evicted: u64 = r.tables.iter().map(|(_, t)| t.evicted).sum::<u64>()
+        + c.defrag.evicted
+        + c.tcp.evicted
+        + c.flows.table.evicted;
     let _ = writeln!(
         s,
         "  evicted       {evicted:>12}   (all tables)   queue drops {}",

@@ -3,6 +3,7 @@
 //! never raise alerts.
 
 pub mod defrag;
+pub mod flow;
 pub mod reasm;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use callguard_rules::time::PacketTime;
 
 use crate::stats::{Counters, Proto};
 use defrag::{Defrag, DefragConfig};
+use flow::{FlowKey, FlowTable};
 use reasm::{CloseReason, ConnInfo, Dir, Handshake, StreamHandler, TcpConfig, TcpTable};
 
 /// The application layer of TCP streams: where SIP over TCP will be framed. For now it counts what the
@@ -41,6 +43,7 @@ impl StreamHandler for AppLayer {
 pub struct Worker {
     counters: Counters,
     defrag: Defrag,
+    flows: FlowTable,
     tcp: TcpTable,
     app: AppLayer,
     scratch: Vec<u8>,
@@ -59,6 +62,7 @@ impl Worker {
         Self {
             counters: Counters::default(),
             defrag: Defrag::new(DefragConfig::default()),
+            flows: FlowTable::default(),
             tcp: TcpTable::new(TcpConfig::default()),
             app: AppLayer::default(),
             scratch: Vec::new(),
@@ -162,6 +166,13 @@ impl Worker {
         t: Transport<'_>,
         out: &mut Vec<Event>,
     ) {
+        let (sport, dport, len) = match &t {
+            Transport::Udp(u) => (u.sport, u.dport, u.payload.len()),
+            Transport::Tcp(t) => (t.sport, t.dport, t.payload.len()),
+            Transport::None => (0, 0, 0),
+        };
+        let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
+        self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -207,6 +218,7 @@ impl Worker {
         }
         self.last_sweep_sec = now.secs();
         self.defrag.expire(now);
+        self.flows.expire(now);
         self.tcp.expire(now, &mut self.app);
     }
 
@@ -220,6 +232,7 @@ impl Worker {
         let mut c = self.counters.clone();
         c.defrag = self.defrag.stats();
         c.tcp = self.tcp.stats();
+        c.flows = self.flows.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
         c
