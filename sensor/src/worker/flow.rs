@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(t.packet(9, ts, k2, s2, 50), 7);
         let f = *t.get(&k1).unwrap();
         assert_eq!(f.id, 7);
-        assert_eq!(f.packets, if s1 == Side::LoToHi { [1, 1] } else { [1, 1] });
+        assert_eq!(f.packets, [1, 1]);
         assert_eq!(f.bytes[s1 as usize], 100);
         assert_eq!(f.bytes[s2 as usize], 50);
         assert_eq!(f.opened_by, s1);
