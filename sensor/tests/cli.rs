@@ -26,6 +26,23 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Parses EVE lines and validates each against the schema.
+fn eve_lines(s: &str) -> Vec<serde_json::Value> {
+    let schema_text =
+        std::fs::read_to_string(root().join("sensor/schema/eve.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    s.lines()
+        .map(|l| {
+            let j: serde_json::Value = serde_json::from_str(l).unwrap();
+            if let Err(e) = v.validate(&j) {
+                panic!("schema: {e} in {l}");
+            }
+            j
+        })
+        .collect()
+}
+
 #[test]
 fn analyze_prints_a_summary_and_exits_zero() {
     let out = callguard(&["analyze", demo().to_str().unwrap(), "--workers", "2"]);
@@ -50,10 +67,7 @@ fn json_to_stdout_moves_the_summary_to_stderr() {
     let out = callguard(&["analyze", demo().to_str().unwrap(), "--output", "-"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = eve_lines(&stdout);
     assert!(lines.iter().any(|l| l["event_type"] == "alert"));
     assert_eq!(lines.last().unwrap()["event_type"], "stats");
     assert!(text(&out.stderr).contains("callguard summary"));
@@ -81,7 +95,7 @@ fn a_truncated_capture_names_file_and_offset_exits_2_and_still_reports() {
     assert!(stdout.contains("callguard summary"), "{stdout}");
     // What was read before the cut was analysed: the stats line counts packets.
     let json = std::fs::read_to_string(&out_json).unwrap();
-    let stats: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    let stats = eve_lines(&json).pop().unwrap();
     assert!(stats["stats"]["capture"]["packets"].as_u64().unwrap() > 100);
     assert_eq!(stats["stats"]["capture"]["errors"], 1);
 }
@@ -93,8 +107,7 @@ fn several_files_are_read_in_order() {
     let one = callguard(&["analyze", d, "--output", "-", "--quiet"]);
     let two = callguard(&["analyze", d, d, "--output", "-", "--quiet"]);
     let packets = |o: &Output| -> u64 {
-        let s = text(&o.stdout);
-        let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+        let v = eve_lines(&text(&o.stdout)).pop().unwrap();
         v["stats"]["capture"]["packets"].as_u64().unwrap()
     };
     assert!(two.status.success());
@@ -152,9 +165,7 @@ fn a_bpf_filter_keeps_only_matching_packets() {
     let stats = |args: &[&str]| -> serde_json::Value {
         let out = callguard(args);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let s = text(&out.stdout);
-        serde_json::from_str::<serde_json::Value>(s.lines().last().unwrap()).unwrap()["stats"]
-            .clone()
+        eve_lines(&text(&out.stdout)).pop().unwrap()["stats"].clone()
     };
     let all = stats(&["analyze", d, "--output", "-", "--quiet", "--libpcap"]);
     let arp = stats(&["analyze", d, "--output", "-", "--quiet", "--filter", "arp"]);
