@@ -22,6 +22,8 @@ use std::net::IpAddr;
 #[cfg(test)]
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use callguard_parsers::link::{self, LinkType};
@@ -34,6 +36,7 @@ use callguard_rules::time::PacketTime;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use foldhash::fast::RandomState;
 
+use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
 use crate::stats::Counters;
 use crate::worker::Worker;
@@ -68,10 +71,44 @@ pub struct Options {
     pub mode: QueueMode,
 }
 
-/// Where alerts go.
+/// Where alerts and periodic statistics go.
 pub trait AlertSink: Send {
     /// Writes one alert.
     fn alert(&mut self, a: &Alert) -> io::Result<()>;
+
+    /// Writes a periodic statistics snapshot (live mode).
+    fn stats(&mut self, _r: &Report) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Pushes what was written to its destination (live mode: within a second of the packet).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counters the capture side updates while the run goes on, read by the engine thread for the periodic
+/// `stats` events and by the summary.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Packets read from the sources.
+    pub packets_read: AtomicU64,
+    /// Packets dropped because a worker queue was full.
+    pub queue_drops: AtomicU64,
+    /// Packets the kernel counted on the capture sockets (live only).
+    pub kernel_packets: AtomicU64,
+    /// Packets the kernel dropped because the ring was full (live only).
+    pub kernel_drops: AtomicU64,
+}
+
+impl LiveCounters {
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
 }
 
 /// Alerts of one detector, for the summary.
@@ -111,6 +148,12 @@ pub struct Report {
     pub alerts: Vec<(&'static str, DetectorTally)>,
     /// Packets dropped because a worker queue was full (live mode only).
     pub queue_drops: u64,
+    /// Packets the kernel counted on the capture sockets (live mode only).
+    pub kernel_packets: u64,
+    /// Packets the kernel dropped because the capture ring was full (live mode only).
+    pub kernel_drops: u64,
+    /// Whether this was a live capture.
+    pub live: bool,
     /// Packets read from the sources.
     pub packets_read: u64,
     /// Files that ended in an error, with the error.
@@ -125,6 +168,8 @@ pub struct Report {
     pub workers: usize,
     /// An error writing the output, if one happened.
     pub output_error: Option<String>,
+    /// Live sources that failed, with the error.
+    pub capture_errors: Vec<String>,
 }
 
 impl Report {
@@ -169,6 +214,18 @@ struct EventBatch {
     worker: usize,
     events: Vec<Event>,
     upto_seq: u64,
+    /// A snapshot of the worker's counters, at most once per second of packet time, for periodic stats.
+    counters: Option<Box<Counters>>,
+}
+
+/// How the dispatcher numbers packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeqMode {
+    /// A counter: one dispatcher sees every packet (offline, or live without fanout): capture order.
+    Counter,
+    /// Packet time in nanoseconds (kept increasing): several dispatchers, one per fanout socket, number their
+    /// packets on one scale, so the engine merges them in time order.
+    Time,
 }
 
 /// A keyed, symmetric flow hash: each endpoint (address, port) is mixed with secret keys, and the two
@@ -240,22 +297,36 @@ struct Dispatcher {
     free: Receiver<PacketBatch>,
     hasher: FlowHasher,
     mode: QueueMode,
+    seq_mode: SeqMode,
+    shared: Arc<LiveCounters>,
     next_seq: u64,
     last_sec: u64,
     since_flush: u64,
     rr: usize,
     drops: u64,
     read: u64,
+    published: u64,
     first_ts: Option<PacketTime>,
     last_ts: PacketTime,
     dead: bool,
 }
 
 impl Dispatcher {
+    #[cfg(test)]
     fn new(
         senders: Vec<Sender<PacketBatch>>,
         free: Receiver<PacketBatch>,
         mode: QueueMode,
+    ) -> Self {
+        Self::with(senders, free, mode, SeqMode::Counter, Arc::default())
+    }
+
+    fn with(
+        senders: Vec<Sender<PacketBatch>>,
+        free: Receiver<PacketBatch>,
+        mode: QueueMode,
+        seq_mode: SeqMode,
+        shared: Arc<LiveCounters>,
     ) -> Self {
         Self {
             pending: senders.iter().map(|_| PacketBatch::default()).collect(),
@@ -263,12 +334,15 @@ impl Dispatcher {
             free,
             hasher: FlowHasher::new(),
             mode,
+            seq_mode,
+            shared,
             next_seq: 0,
             last_sec: 0,
             since_flush: 0,
             rr: 0,
             drops: 0,
             read: 0,
+            published: 0,
             first_ts: None,
             last_ts: PacketTime::ZERO,
             dead: false,
@@ -327,7 +401,9 @@ impl Dispatcher {
             QueueMode::Drop => match tx.try_send(batch) {
                 Ok(()) => {}
                 Err(TrySendError::Full(mut b)) => {
-                    self.drops += b.pkts.iter().filter(|p| !p.clock).count() as u64;
+                    let lost = b.pkts.iter().filter(|p| !p.clock).count() as u64;
+                    self.drops += lost;
+                    LiveCounters::add(&self.shared.queue_drops, lost);
                     // Keep the clock markers: they cost nothing and keep windows closing.
                     b.pkts.retain(|p| p.clock);
                     b.data.clear();
@@ -342,7 +418,55 @@ impl Dispatcher {
         }
     }
 
+    /// The next sequence number: a counter, or packet time kept increasing.
+    fn take_seq(&mut self, ts: PacketTime) -> u64 {
+        let seq = match self.seq_mode {
+            SeqMode::Counter => self.next_seq,
+            SeqMode::Time => self.next_seq.max(ts.as_nanos()),
+        };
+        self.next_seq = seq + 1;
+        seq
+    }
+
+    /// Packet time entered a new second: a clock marker for worker 0, and a flush of every worker.
+    fn clock(&mut self, ts: PacketTime) {
+        self.last_sec = ts.secs();
+        self.last_ts = self.last_ts.max(ts);
+        let seq = self.take_seq(ts);
+        if let Some(b) = self.pending.get_mut(0) {
+            b.pkts.push(PktMeta {
+                seq,
+                ts,
+                link: LinkType::ETHERNET,
+                start: 0,
+                len: 0,
+                clock: true,
+            });
+        }
+        self.flush_all();
+    }
+
+    /// No packet for a while (live): time still passes. Flush every worker so the engine's watermark moves
+    /// and alerts go out within a second; when `now` (wall-clock time as packet time) starts a new second,
+    /// inject a clock marker so windows close on a quiet link. In time-numbered mode the watermark moves to
+    /// `now` less `lag`, the longest a packet can sit in a capture ring after the kernel stamped it.
+    fn idle(&mut self, now: PacketTime, lag: Duration) {
+        if self.seq_mode == SeqMode::Time {
+            let floor = now
+                .as_nanos()
+                .saturating_sub(u64::try_from(lag.as_nanos()).unwrap_or(u64::MAX));
+            self.next_seq = self.next_seq.max(floor);
+        }
+        if now.secs() > self.last_sec && self.first_ts.is_some() && now > self.last_ts {
+            self.clock(now);
+        } else {
+            self.flush_all();
+        }
+    }
+
     fn flush_all(&mut self) {
+        LiveCounters::add(&self.shared.packets_read, self.read - self.published);
+        self.published = self.read;
         for w in 0..self.senders.len() {
             self.send(w, true);
         }
@@ -356,26 +480,11 @@ impl Dispatcher {
         self.read += 1;
         self.first_ts.get_or_insert(p.ts);
         self.last_ts = self.last_ts.max(p.ts);
-        let sec = p.ts.secs();
-        if sec > self.last_sec {
-            self.last_sec = sec;
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            if let Some(b) = self.pending.get_mut(0) {
-                b.pkts.push(PktMeta {
-                    seq,
-                    ts: p.ts,
-                    link: p.link,
-                    start: 0,
-                    len: 0,
-                    clock: true,
-                });
-            }
-            self.flush_all();
+        if p.ts.secs() > self.last_sec {
+            self.clock(p.ts);
         }
         let w = self.worker_for(p.link, p.data);
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.take_seq(p.ts);
         let full = self.pending.get(w).is_some_and(|b| {
             b.pkts.len() >= BATCH_PACKETS || b.data.len() + p.data.len() > BATCH_BYTES
         });
@@ -416,6 +525,7 @@ fn worker_loop(
 ) -> Counters {
     let mut w = Worker::new();
     let mut events = Vec::new();
+    let mut snapshot_sec = 0;
     for mut batch in rx {
         if events.capacity() == 0 {
             events = free_events.try_recv().unwrap_or_default();
@@ -440,6 +550,7 @@ fn worker_loop(
         }
         let upto_seq = batch.upto_seq;
         let report = batch.report;
+        let sec = batch.upto_ts.secs();
         batch.clear();
         let _ = free.try_send(batch);
         // The engine can release events only up to the smallest watermark, which moves at flushes (every
@@ -448,22 +559,29 @@ fn worker_loop(
         if !report && events.len() < MAX_HELD_EVENTS {
             continue;
         }
+        let counters = (report && sec > snapshot_sec).then(|| {
+            snapshot_sec = sec;
+            Box::new(w.counters())
+        });
         let batch = EventBatch {
             worker: id,
             events: std::mem::take(&mut events),
             upto_seq,
+            counters,
         };
         if out.send(batch).is_err() {
             break;
         }
     }
     w.finish();
+    let counters = w.counters();
     let _ = out.send(EventBatch {
         worker: id,
         events,
         upto_seq: u64::MAX,
+        counters: None,
     });
-    w.counters()
+    counters
 }
 
 struct EngineOut {
@@ -472,31 +590,60 @@ struct EngineOut {
     output_error: Option<String>,
 }
 
-fn engine_loop(
-    mut engine: Engine,
-    n: usize,
-    rx: Receiver<EventBatch>,
+/// What the engine thread needs besides its input.
+struct EngineSetup<'a> {
+    engine: Engine,
+    workers: usize,
     free_events: Vec<Sender<Vec<Event>>>,
-    sink: &mut dyn AlertSink,
-) -> EngineOut {
-    let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
-    let mut upto = vec![0u64; n];
-    let mut tallies: BTreeMap<&'static str, DetectorTally> = BTreeMap::new();
-    let mut output_error = None;
-    let mut output_closed = false;
-    let mut emit = |engine: &mut Engine, tallies: &mut BTreeMap<&'static str, DetectorTally>| {
-        for a in engine.drain_alerts() {
-            if !output_closed && let Err(e) = sink.alert(&a) {
+    sink: &'a mut dyn AlertSink,
+    shared: Arc<LiveCounters>,
+    /// Write a `stats` event this often, in packet time (live mode).
+    stats_every: Option<Duration>,
+}
+
+fn sorted_tallies(t: &BTreeMap<&'static str, DetectorTally>) -> Vec<(&'static str, DetectorTally)> {
+    let mut v: Vec<(&'static str, DetectorTally)> =
+        t.iter().map(|(k, v)| (*k, v.clone())).collect();
+    v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    v
+}
+
+/// The engine thread's side of the outputs: the sink, whether it still works, and the per-detector tallies.
+struct Output<'a> {
+    sink: &'a mut dyn AlertSink,
+    closed: bool,
+    error: Option<String>,
+    unflushed: bool,
+    tallies: BTreeMap<&'static str, DetectorTally>,
+}
+
+impl Output<'_> {
+    fn write(&mut self, f: impl FnOnce(&mut dyn AlertSink) -> io::Result<()>) {
+        if self.closed {
+            return;
+        }
+        match f(self.sink) {
+            Ok(()) => self.unflushed = true,
+            Err(e) => {
                 // A reader that went away (`| head`) ends the output quietly; anything else is an error.
-                output_closed = true;
+                self.closed = true;
                 if e.kind() != io::ErrorKind::BrokenPipe {
-                    output_error = Some(e.to_string());
+                    self.error = Some(e.to_string());
                 }
             }
-            let t = tallies.entry(a.meta.slug).or_insert_with(|| DetectorTally {
-                sid: a.meta.sid,
-                ..Default::default()
-            });
+        }
+    }
+
+    fn emit(&mut self, engine: &mut Engine) {
+        for a in engine.drain_alerts() {
+            self.write(|s| s.alert(&a));
+            let t = self
+                .tallies
+                .entry(a.meta.slug)
+                .or_insert_with(|| DetectorTally {
+                    sid: a.meta.sid,
+                    ..Default::default()
+                });
             t.count += 1;
             if let Some(ip) = a.src_ip
                 && (t.sources.len() < MAX_TALLY_SOURCES || t.sources.contains_key(&ip))
@@ -504,7 +651,36 @@ fn engine_loop(
                 *t.sources.entry(ip).or_default() += 1;
             }
         }
+    }
+
+    fn flush(&mut self) {
+        if self.unflushed {
+            self.write(|s| s.flush());
+            self.unflushed = false;
+        }
+    }
+}
+
+fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
+    let EngineSetup {
+        mut engine,
+        workers: n,
+        free_events,
+        sink,
+        shared,
+        stats_every,
+    } = setup;
+    let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
+    let mut upto = vec![0u64; n];
+    let mut latest: Vec<Counters> = vec![Counters::default(); n];
+    let mut out = Output {
+        sink,
+        closed: false,
+        error: None,
+        unflushed: false,
+        tallies: BTreeMap::new(),
     };
+    let mut next_stats: Option<PacketTime> = None;
     for batch in rx {
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
@@ -515,6 +691,9 @@ fn engine_loop(
         }
         if let Some(u) = upto.get_mut(w) {
             *u = batch.upto_seq;
+        }
+        if let (Some(c), Some(slot)) = (batch.counters, latest.get_mut(w)) {
+            *slot = *c;
         }
         let watermark = upto.iter().copied().min().unwrap_or(0);
         // k-way merge by sequence number, up to the watermark.
@@ -533,27 +712,129 @@ fn engine_loop(
             }
             if let Some(ev) = queues.get_mut(i).and_then(VecDeque::pop_front) {
                 engine.on_event(&ev);
-                emit(&mut engine, &mut tallies);
+                out.emit(&mut engine);
             }
         }
+        if let Some(every) = stats_every {
+            let now = engine.now();
+            let due = *next_stats.get_or_insert(now.plus(every));
+            if now >= due && now != PacketTime::ZERO {
+                next_stats = Some(now.plus(every));
+                let mut r = Report {
+                    live: true,
+                    workers: n,
+                    last_ts: now,
+                    ..Report::default()
+                };
+                for c in &latest {
+                    r.counters.merge(c);
+                }
+                r.engine = engine.stats().clone();
+                r.tables = engine.tables();
+                r.alerts = sorted_tallies(&out.tallies);
+                r.packets_read = LiveCounters::get(&shared.packets_read);
+                r.queue_drops = LiveCounters::get(&shared.queue_drops);
+                r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
+                r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
+                out.write(|s| s.stats(&r));
+            }
+        }
+        // Alerts leave the process as soon as the batch that raised them is handled (at most a flush
+        // interval after their packet).
+        out.flush();
     }
     engine.finish();
-    emit(&mut engine, &mut tallies);
-    let mut tallies: Vec<(&'static str, DetectorTally)> = tallies.into_iter().collect();
-    tallies.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    out.emit(&mut engine);
+    out.flush();
     EngineOut {
         engine,
-        tallies,
-        output_error,
+        tallies: sorted_tallies(&out.tallies),
+        output_error: out.error,
+    }
+}
+
+/// The worker and engine threads of one run, and how to feed them.
+struct Stages<'scope> {
+    senders: Vec<Sender<PacketBatch>>,
+    free: Receiver<PacketBatch>,
+    workers: Vec<std::thread::ScopedJoinHandle<'scope, Counters>>,
+    engine: std::thread::ScopedJoinHandle<'scope, EngineOut>,
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "a thread that cannot be started is not a packet error: fail loudly"
+)]
+fn start<'scope, 'env>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    n: usize,
+    engine: Engine,
+    sink: &'env mut dyn AlertSink,
+    shared: Arc<LiveCounters>,
+    stats_every: Option<Duration>,
+) -> Stages<'scope> {
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
+    let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    let mut free_event_txs = Vec::new();
+    for id in 0..n {
+        let (tx, rx) = crossbeam_channel::bounded::<PacketBatch>(QUEUE_BATCHES);
+        let (fe_tx, fe_rx) = crossbeam_channel::bounded::<Vec<Event>>(QUEUE_BATCHES);
+        senders.push(tx);
+        free_event_txs.push(fe_tx);
+        let free = free_tx.clone();
+        let out = ev_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("cg-worker-{id}"))
+            .spawn_scoped(scope, move || worker_loop(id, rx, free, out, fe_rx))
+            .expect("invariant: the OS can start a worker thread");
+        workers.push(handle);
+    }
+    let setup = EngineSetup {
+        engine,
+        workers: n,
+        free_events: free_event_txs,
+        sink,
+        shared,
+        stats_every,
+    };
+    let engine = std::thread::Builder::new()
+        .name("cg-engine".into())
+        .spawn_scoped(scope, move || engine_loop(setup, ev_rx))
+        .expect("invariant: the OS can start the engine thread");
+    Stages {
+        senders,
+        free: free_rx,
+        workers,
+        engine,
+    }
+}
+
+fn join(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, Counters>>,
+    engine: std::thread::ScopedJoinHandle<'_, EngineOut>,
+    report: &mut Report,
+) {
+    for h in workers {
+        match h.join() {
+            Ok(c) => report.counters.merge(&c),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+    match engine.join() {
+        Ok(out) => {
+            report.engine = out.engine.stats().clone();
+            report.tables = out.engine.tables();
+            report.alerts = out.tallies;
+            report.output_error = out.output_error;
+        }
+        Err(p) => std::panic::resume_unwind(p),
     }
 }
 
 /// Runs the pipeline over `sources` in order. Capture errors end that source (what was read is analysed)
 /// and are returned in the report; reading goes on with the next source.
-#[expect(
-    clippy::expect_used,
-    reason = "a thread that cannot be started is not a packet error: fail loudly"
-)]
 pub fn run(
     sources: Vec<Box<dyn PacketSource>>,
     config: &Config,
@@ -563,40 +844,14 @@ pub fn run(
 ) -> Report {
     let started = Instant::now();
     let n = opts.workers.max(1);
-    let engine = Engine::new(config);
-    let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
-    let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
     let mut report = Report {
         workers: n,
         ..Report::default()
     };
+    let shared = Arc::new(LiveCounters::default());
     std::thread::scope(|scope| {
-        let mut senders = Vec::new();
-        let mut workers = Vec::new();
-        let mut free_event_txs = Vec::new();
-        for id in 0..n {
-            let (tx, rx) = crossbeam_channel::bounded::<PacketBatch>(QUEUE_BATCHES);
-            let (fe_tx, fe_rx) = crossbeam_channel::bounded::<Vec<Event>>(QUEUE_BATCHES);
-            senders.push(tx);
-            free_event_txs.push(fe_tx);
-            let free = free_tx.clone();
-            let out = ev_tx.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("cg-worker-{id}"))
-                .spawn_scoped(scope, move || worker_loop(id, rx, free, out, fe_rx))
-                .expect("invariant: the OS can start a worker thread");
-            workers.push(handle);
-        }
-        drop(ev_tx);
-        drop(free_tx);
-        let engine_handle = std::thread::Builder::new()
-            .name("cg-engine".into())
-            .spawn_scoped(scope, move || {
-                engine_loop(engine, n, ev_rx, free_event_txs, sink)
-            })
-            .expect("invariant: the OS can start the engine thread");
-
-        let mut d = Dispatcher::new(senders, free_rx, opts.mode);
+        let st = start(scope, n, Engine::new(config), sink, shared.clone(), None);
+        let mut d = Dispatcher::with(st.senders, st.free, opts.mode, SeqMode::Counter, shared);
         for mut src in sources {
             let mut offset_seen = 0u64;
             let mut count = 0u64;
@@ -618,22 +873,182 @@ pub fn run(
         report.first_ts = d.first_ts.unwrap_or(PacketTime::ZERO);
         report.last_ts = d.last_ts;
         drop(d);
-        for h in workers {
-            match h.join() {
-                Ok(c) => report.counters.merge(&c),
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-        match engine_handle.join() {
-            Ok(out) => {
-                report.engine = out.engine.stats().clone();
-                report.tables = out.engine.tables();
-                report.alerts = out.tallies;
-                report.output_error = out.output_error;
-            }
-            Err(p) => std::panic::resume_unwind(p),
-        }
+        join(st.workers, st.engine, &mut report);
     });
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// Live capture settings.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// Workers behind one dispatcher (without fanout).
+    pub workers: usize,
+    /// Each source is one fanout socket feeding its own worker: no dispatcher hash, the kernel spreads
+    /// flows.
+    pub fanout: bool,
+    /// A periodic `stats` event this often.
+    pub stats_every: Duration,
+    /// The longest a packet can wait in a capture ring after the kernel stamped it (the ring's block
+    /// timeout and some margin): how far behind the wall clock the watermark of a quiet socket is held.
+    pub ring_lag: Duration,
+}
+
+/// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
+/// ring's block timeout.
+pub const LIVE_FLUSH: Duration = Duration::from_millis(100);
+
+/// One capture loop: poll the sources, dispatch, flush on time, refresh the kernel counters, until `stop`.
+fn capture_loop(
+    sources: &mut [Box<dyn LiveSource>],
+    d: &mut Dispatcher,
+    stop: &AtomicBool,
+    lag: Duration,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut last_flush = Instant::now();
+    let mut kernel = vec![KernelStats::default(); sources.len()];
+    let slice = LIVE_FLUSH / u32::try_from(sources.len().max(1)).unwrap_or(1);
+    while !stop.load(Ordering::Relaxed) && !d.dead {
+        for (i, src) in sources.iter_mut().enumerate() {
+            let polled = src.poll(slice, &mut |p| {
+                let _ = d.packet(p);
+            });
+            if let Err(e) = polled
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                errors.push(format!("{}: {e}", src.name()));
+                stop.store(true, Ordering::Relaxed);
+            }
+            if last_flush.elapsed() >= LIVE_FLUSH
+                && let Ok(k) = src.kernel_stats()
+                && let Some(prev) = kernel.get_mut(i)
+            {
+                LiveCounters::add(
+                    &d.shared.kernel_packets,
+                    k.packets.saturating_sub(prev.packets),
+                );
+                LiveCounters::add(&d.shared.kernel_drops, k.drops.saturating_sub(prev.drops));
+                *prev = k;
+            }
+        }
+        if last_flush.elapsed() >= LIVE_FLUSH {
+            let now = sources
+                .iter()
+                .map(|s| s.now())
+                .max()
+                .unwrap_or(PacketTime::ZERO);
+            d.idle(now, lag);
+            last_flush = Instant::now();
+        }
+    }
+    for (i, src) in sources.iter_mut().enumerate() {
+        if let (Ok(k), Some(prev)) = (src.kernel_stats(), kernel.get(i)) {
+            LiveCounters::add(
+                &d.shared.kernel_packets,
+                k.packets.saturating_sub(prev.packets),
+            );
+            LiveCounters::add(&d.shared.kernel_drops, k.drops.saturating_sub(prev.drops));
+        }
+    }
+    d.flush_all();
+    errors
+}
+
+/// Runs the pipeline on live sources until `stop` is set (SIGINT/SIGTERM), then drains the queues,
+/// flushes the outputs and returns the report. Queues never block the capture: a full queue drops its
+/// batch and counts it.
+pub fn run_live(
+    sources: Vec<Box<dyn LiveSource>>,
+    config: &Config,
+    opts: &LiveOptions,
+    sink: &mut dyn AlertSink,
+    stop: &AtomicBool,
+) -> Report {
+    let started = Instant::now();
+    let n = if opts.fanout {
+        sources.len().max(1)
+    } else {
+        opts.workers.max(1)
+    };
+    let mut report = Report {
+        workers: n,
+        live: true,
+        ..Report::default()
+    };
+    let shared = Arc::new(LiveCounters::default());
+    let mut first = PacketTime::ZERO;
+    let mut last = PacketTime::ZERO;
+    std::thread::scope(|scope| {
+        let st = start(
+            scope,
+            n,
+            Engine::new(config),
+            sink,
+            shared.clone(),
+            Some(opts.stats_every),
+        );
+        if opts.fanout {
+            // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
+            // by time so the engine merges the sockets in time order.
+            let mut loops = Vec::new();
+            for (i, (src, tx)) in sources.into_iter().zip(st.senders).enumerate() {
+                let free = st.free.clone();
+                let shared = shared.clone();
+                let lag = opts.ring_lag;
+                let h = std::thread::Builder::new()
+                    .name(format!("cg-capture-{i}"))
+                    .spawn_scoped(scope, move || {
+                        let mut d = Dispatcher::with(
+                            vec![tx],
+                            free,
+                            QueueMode::Drop,
+                            SeqMode::Time,
+                            shared,
+                        );
+                        let mut srcs = vec![src];
+                        let errors = capture_loop(&mut srcs, &mut d, stop, lag);
+                        (errors, d.first_ts, d.last_ts, d.read)
+                    });
+                match h {
+                    Ok(h) => loops.push(h),
+                    Err(e) => report.output_error = Some(format!("starting a capture thread: {e}")),
+                }
+            }
+            for h in loops {
+                if let Ok((errors, f, l, _)) = h.join() {
+                    report.capture_errors.extend(errors);
+                    if let Some(f) = f {
+                        first = if first == PacketTime::ZERO {
+                            f
+                        } else {
+                            first.min(f)
+                        };
+                    }
+                    last = last.max(l);
+                }
+            }
+        } else {
+            let mut d = Dispatcher::with(
+                st.senders,
+                st.free,
+                QueueMode::Drop,
+                SeqMode::Counter,
+                shared.clone(),
+            );
+            let mut sources = sources;
+            report.capture_errors = capture_loop(&mut sources, &mut d, stop, opts.ring_lag);
+            first = d.first_ts.unwrap_or(PacketTime::ZERO);
+            last = d.last_ts;
+        }
+        join(st.workers, st.engine, &mut report);
+    });
+    report.first_ts = first;
+    report.last_ts = last;
+    report.packets_read = LiveCounters::get(&shared.packets_read);
+    report.queue_drops = LiveCounters::get(&shared.queue_drops);
+    report.kernel_packets = LiveCounters::get(&shared.kernel_packets);
+    report.kernel_drops = LiveCounters::get(&shared.kernel_drops);
     report.elapsed = started.elapsed();
     report
 }

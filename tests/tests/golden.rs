@@ -163,13 +163,19 @@ fn every_shipped_capture_meets_its_expectations_with_1_and_4_workers() {
             None => Config::default(),
         };
         for p in &exp.pending {
-            if let Some(m) = callguard_rules::detectors::METAS.iter().find(|m| m.sid == p.sid) {
+            if let Some(m) = callguard_rules::detectors::METAS
+                .iter()
+                .find(|m| m.sid == p.sid)
+            {
                 failures.push(format!(
                     "{name}: sid {} ({}) exists now: turn its pending expectation (issue {}: {}, count {:?}) into [counts]/[[alert]]",
                     p.sid, m.slug, p.issue, p.expect, p.count
                 ));
             } else if p.detector.is_empty() || p.expect.is_empty() {
-                failures.push(format!("{name}: pending sid {} needs a detector slug and an expectation", p.sid));
+                failures.push(format!(
+                    "{name}: pending sid {} needs a detector slug and an expectation",
+                    p.sid
+                ));
             }
         }
         let one = run(path, 1, &config);

@@ -28,8 +28,9 @@
 //!   routers, load balancers) are never reported as attackers.
 //!
 //! # Evidence
-//! `claimed_ip`, `owner_mac` (the stable binding), `attacker_mac`, `attacker_ips` (the other IPs the
-//! attacker's MAC claims as its own: the attacker, also in `src_ip`), `victims` (the hosts its forged ARPs were
+//! `claimed_ip`, `owner_mac` (the stable binding), `attacker_mac`, `attacker_ips` (the IPs the attacker's MAC
+//! uses as its own: uncontested, and claimed in ordinary requests or replies as a host does when it talks,
+//! not only in gratuitous announcements; the first is `src_ip`), `victims` (the hosts its forged ARPs were
 //! addressed to; the first is `dest_ip`), `attacker_claims`, `owner_claims`, `reason`.
 //!
 //! # Tuning
@@ -146,8 +147,9 @@ struct Binding {
 
 #[derive(Debug, Clone, Default)]
 struct MacState {
-    /// IPs claimed by this MAC, with when each was first claimed.
-    ips: Vec<(Ipv4Addr, PacketTime)>,
+    /// IPs claimed by this MAC, with when each was first claimed and whether it was ever claimed in an
+    /// ordinary (not gratuitous) request or reply, as a host does with its own address when it talks.
+    ips: Vec<(Ipv4Addr, PacketTime, bool)>,
     garp: RateWindow<60>,
 }
 
@@ -183,7 +185,7 @@ impl ArpSpoof {
         let mut v: Vec<Ipv4Addr> = self
             .macs
             .get(&(vlan, *mac))
-            .map(|s| s.ips.iter().map(|(ip, _)| *ip).collect())
+            .map(|s| s.ips.iter().filter(|(_, _, talked)| *talked).map(|(ip, _, _)| *ip).collect())
             .unwrap_or_default();
         v.retain(|ip| {
             *ip != except
@@ -225,17 +227,19 @@ impl ArpSpoof {
         cx.raise(alert);
     }
 
+    /// One alert per IP in `ips`.
     fn raise_many(&self, a: &ArpSeen, ips: &[Ipv4Addr], reason: &str, count: u64, cx: &mut Context<'_>) {
         if self.allowed(&a.sender_mac) {
             return;
         }
-        let own = self.own_ips(a.vlan, &a.sender_mac, Ipv4Addr::UNSPECIFIED);
+        let mut own = self.own_ips(a.vlan, &a.sender_mac, Ipv4Addr::UNSPECIFIED);
+        own.retain(|i| !ips.contains(i));
         // The MAC's first-claimed address is its own when it claimed one before the burst.
         let src = self
             .macs
             .get(&(a.vlan, a.sender_mac))
-            .and_then(|s| s.ips.first().map(|(ip, _)| *ip))
-            .filter(|ip| !ips.contains(ip) || ips.len() == 1);
+            .and_then(|s| s.ips.iter().find(|(_, _, talked)| *talked).map(|(ip, _, _)| *ip))
+            .filter(|ip| own.contains(ip));
         for ip in ips {
             if Some(*ip) == src {
                 continue;
@@ -268,11 +272,14 @@ impl ArpSpoof {
         let garp_secs = usize::try_from(self.cfg.garp_window_secs).unwrap_or(60);
         let (recent_ips, garps) = {
             let st = self.macs.get_or_insert_with((a.vlan, mac), now, MacState::default);
-            if !st.ips.iter().any(|(i, _)| *i == ip) {
+            let talked = !a.is_gratuitous();
+            if let Some(e) = st.ips.iter_mut().find(|(i, _, _)| *i == ip) {
+                e.2 |= talked;
+            } else {
                 if st.ips.len() >= MAX_IPS_PER_MAC_TRACKED {
                     st.ips.remove(0);
                 }
-                st.ips.push((ip, now));
+                st.ips.push((ip, now, talked));
             }
             let garps = if a.is_gratuitous() {
                 st.garp.add(now, 1);
@@ -281,7 +288,7 @@ impl ArpSpoof {
                 0
             };
             let recent: Vec<Ipv4Addr> =
-                st.ips.iter().filter(|(_, t)| now.since(*t) <= ips_window).map(|(i, _)| *i).collect();
+                st.ips.iter().filter(|(_, t, _)| now.since(*t) <= ips_window).map(|(i, _, _)| *i).collect();
             (recent, garps)
         };
         if garps >= self.cfg.garp_storm {

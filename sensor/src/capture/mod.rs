@@ -19,6 +19,7 @@ use callguard_rules::time::PacketTime;
 
 #[cfg(feature = "libpcap")]
 pub mod libpcap;
+pub mod live;
 pub mod pcap_file;
 
 /// One captured packet, borrowed from the reader's buffer for the duration of the callback.

@@ -149,8 +149,10 @@ pub fn stats_json(r: &Report) -> Json {
         "stats": {
             "capture": {
                 "packets": r.packets_read,
-                "errors": r.errors.len(),
+                "errors": r.errors.len() + r.capture_errors.len(),
                 "queue_drops": r.queue_drops,
+                "kernel_packets": r.kernel_packets,
+                "kernel_drops": r.kernel_drops,
             },
             "decoder": {
                 "packets": c.packets,
@@ -228,6 +230,14 @@ impl<W: Write> EveWriter<W> {
 impl<W: Write + Send> AlertSink for EveWriter<W> {
     fn alert(&mut self, a: &Alert) -> io::Result<()> {
         self.line(&alert_json(a))
+    }
+
+    fn stats(&mut self, r: &Report) -> io::Result<()> {
+        self.line(&stats_json(r))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
     }
 }
 

@@ -81,9 +81,13 @@ pub fn render(r: &Report, output: &str) -> String {
         + c.defrag.evicted
         + c.tcp.evicted
         + c.flows.table.evicted;
+    let _ = writeln!(s, "  evicted       {evicted:>12}   (all tables)");
     let _ = writeln!(
         s,
-        "  evicted       {evicted:>12}   (all tables)   queue drops {}",
+        "  drops         {:>12}   kernel ring {} (of {} the kernel saw)  worker queues {}",
+        r.kernel_drops + r.queue_drops,
+        r.kernel_drops,
+        r.kernel_packets,
         r.queue_drops
     );
     let _ = writeln!(
@@ -112,6 +116,9 @@ pub fn render(r: &Report, output: &str) -> String {
         );
     }
     for e in &r.errors {
+        let _ = writeln!(s, "  error         {e}");
+    }
+    for e in &r.capture_errors {
         let _ = writeln!(s, "  error         {e}");
     }
     if let Some(e) = &r.output_error {
