@@ -120,3 +120,22 @@ impl LiveSource for MemorySource {
             .map_or(PacketTime::ZERO, |(ts, _, _)| *ts)
     }
 }
+
+#[cfg(target_os = "linux")]
+impl LiveSource for crate::capture::af_packet::AfPacket {
+    fn name(&self) -> &str {
+        self.iface()
+    }
+
+    fn poll(&mut self, timeout: Duration, f: &mut dyn FnMut(&RawPacket<'_>)) -> io::Result<usize> {
+        crate::capture::af_packet::AfPacket::poll(self, timeout, f)
+    }
+
+    fn kernel_stats(&mut self) -> io::Result<KernelStats> {
+        let k = self.stats()?;
+        Ok(KernelStats {
+            packets: k.packets,
+            drops: k.drops,
+        })
+    }
+}

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use callguard_parsers::link::LinkType;
 use callguard_rules::time::PacketTime;
 
+#[cfg(target_os = "linux")]
+pub mod af_packet;
 #[cfg(feature = "libpcap")]
 pub mod libpcap;
 pub mod live;
