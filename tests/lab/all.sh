@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Re-record every lab capture (pcaps/lab-*.pcap), one scenario after another. Run as root.
+set -euo pipefail
+dir="$(cd "$(dirname "$0")" && pwd)"
+for s in calls register svmap svwar svcrack invite-flood register-flood arp-spoof bye-third-party rtp-injection \
+	srtp-downgrade sdes-cleartext tls-sdes tls-cert-change; do
+	"$dir/scenarios/$s.sh"
+done

@@ -1,0 +1,243 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # LAB_KEY_*, LAB_KAM_PID, LAB_LAST_PID are used by the scenario scripts
+# callguard lab: a small switched LAN of network namespaces with a SPAN-like mirror for the sensor.
+# Source this file from a scenario script (as root):
+#
+#   . "$(dirname "$0")/../lab.sh"
+#   trap lab_down EXIT
+#   lab_up [gw]
+#   lab_record_start /tmp/x.pcap ; ... ; lab_record_stop
+#
+# Namespaces: cg-sw (bridge cgbr0), cg-pbx 10.77.0.1, cg-ph1 10.77.0.11, cg-ph2 10.77.0.12, cg-att 10.77.0.66,
+# optionally cg-gw 10.77.0.254 (router to 10.78.0.0/24, which is blackholed), cg-sensor (cgmir1, capture only).
+# Every host has MAC 02:77:00:00:00:NN (NN = last octet in hex) on its interface cgeth0, IPv6 off.
+# Each bridge port's ingress is mirrored (tc u32 + mirred) to cgmir0 -> cgmir1, so a capture on cgmir1 sees
+# every frame sent by any host exactly once. Traffic never leaves these namespaces.
+
+LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LAB_ROOT="$(cd "$LAB_DIR/../.." && pwd)"
+LAB_NET=10.77.0
+LAB_HOSTS=(pbx:1 ph1:11 ph2:12 att:66)
+LAB_NSS=()
+LAB_PIDS=()
+LAB_TCPDUMP_PID=""
+LAB_TMP=""
+# SDES test keys (test material only, published here on purpose)
+LAB_KEY_CALLER="inline:Y2FsbGd1YXJkLWxhYi1jYWxsZXIta2V5LTAwMDAw"
+LAB_KEY_CALLEE="inline:Y2FsbGd1YXJkLWxhYi1jYWxsZWUta2V5LTAwMDAw"
+
+lab_log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# in_ns NS CMD... : run CMD inside namespace NS (cg- prefix optional).
+in_ns() {
+	local ns=$1
+	shift
+	[[ $ns == cg-* ]] || ns="cg-$ns"
+	ip netns exec "$ns" "$@"
+}
+
+# lab_bg NS CMD... : start CMD in the background inside NS, remember its PID (printed and in LAB_LAST_PID).
+# Output goes to $LAB_TMP/<ns>-<n>.log.
+lab_bg() {
+	local ns=$1
+	shift
+	[[ $ns == cg-* ]] || ns="cg-$ns"
+	local log
+	log="$LAB_TMP/$ns-${#LAB_PIDS[@]}.log"
+	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	LAB_LAST_PID=$!
+	LAB_PIDS+=("$LAB_LAST_PID")
+	lab_log "started pid $LAB_LAST_PID in $ns: $* (log $log)"
+}
+
+# lab_stop PID : stop one process this library started (TERM, then KILL after 3 s).
+lab_stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+lab_mac() { printf '02:77:00:00:00:%02x' "$1"; }
+
+lab_ns_add() {
+	local ns=$1
+	ip netns add "$ns"
+	LAB_NSS+=("$ns")
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+}
+
+# lab_host NAME OCTET : namespace cg-NAME with cgeth0 = 10.77.0.OCTET, attached to the bridge as port cgpOCTET.
+lab_host() {
+	local n=$2 ns="cg-$1" port="cgp$2"
+	lab_ns_add "$ns"
+	ip -n cg-sw link add "$port" address "$(printf '02:77:00:00:01:%02x' "$n")" type veth \
+		peer name cgeth0 address "$(lab_mac "$n")" netns "$ns"
+	in_ns "$ns" sysctl -qw net.ipv6.conf.cgeth0.disable_ipv6=1
+	in_ns cg-sw sysctl -qw "net.ipv6.conf.$port.disable_ipv6=1"
+	ip -n cg-sw link set "$port" master cgbr0
+	ip -n cg-sw link set "$port" up
+	# SPAN: copy every frame the host sends (the port's ingress) to the mirror port.
+	in_ns cg-sw tc qdisc add dev "$port" clsact
+	in_ns cg-sw tc filter add dev "$port" ingress protocol all u32 match u32 0 0 \
+		action mirred egress mirror dev cgmir0
+	ip -n "$ns" addr add "$LAB_NET.$n/24" dev cgeth0
+	ip -n "$ns" link set cgeth0 up
+}
+
+# lab_up [gw] : build the network (and cg-gw when asked). Idempotent: tears down leftovers first.
+lab_up() {
+	[[ -n ${LAB_NSS[*]} || -n $LAB_TMP ]] && lab_down
+	lab_down_quiet
+	LAB_TMP="$(mktemp -d /tmp/cglab.XXXXXX)"
+	chmod 755 "$LAB_TMP"
+	lab_ns_add cg-sw
+	in_ns cg-sw sysctl -qw net.ipv4.ip_forward=0
+	ip -n cg-sw link add cgbr0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+	in_ns cg-sw sysctl -qw net.ipv6.conf.cgbr0.disable_ipv6=1
+	ip -n cg-sw link set cgbr0 up
+	lab_ns_add cg-sensor
+	ip -n cg-sw link add cgmir0 address 02:77:00:00:02:00 type veth peer name cgmir1 address 02:77:00:00:02:01 netns cg-sensor
+	in_ns cg-sw sysctl -qw net.ipv6.conf.cgmir0.disable_ipv6=1
+	in_ns cg-sensor sysctl -qw net.ipv6.conf.cgmir1.disable_ipv6=1
+	ip -n cg-sw link set cgmir0 arp off up
+	ip -n cg-sensor link set cgmir1 arp off up
+	local h
+	for h in "${LAB_HOSTS[@]}"; do
+		lab_host "${h%%:*}" "${h##*:}"
+	done
+	if [[ ${1:-} == gw ]]; then
+		lab_host gw 254
+		in_ns cg-gw sysctl -qw net.ipv4.ip_forward=1
+		ip -n cg-gw route add blackhole 10.78.0.0/24
+		ip -n cg-att route add 10.78.0.0/24 via "$LAB_NET.254"
+	fi
+	lab_log "lab up (tmp $LAB_TMP)"
+}
+
+lab_down_quiet() {
+	local pid ns
+	[[ -n $LAB_TCPDUMP_PID ]] && lab_stop "$LAB_TCPDUMP_PID"
+	LAB_TCPDUMP_PID=""
+	for pid in "${LAB_PIDS[@]}"; do lab_stop "$pid"; done
+	LAB_PIDS=()
+	for ns in cg-sensor cg-gw cg-att cg-ph2 cg-ph1 cg-pbx cg-sw; do
+		if ip netns list | grep -qw -- "$ns"; then
+			# children of what we started (kamailio workers, ...): only processes inside our own namespaces
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+			ip netns del "$ns"
+		fi
+	done
+	LAB_NSS=()
+}
+
+# lab_down : stop everything started here and delete every namespace (safe to call twice).
+lab_down() {
+	lab_down_quiet
+	if [[ -n $LAB_TMP && -d $LAB_TMP && -z ${LAB_KEEP_TMP:-} ]]; then
+		rm -rf "$LAB_TMP"
+	fi
+	LAB_TMP=""
+	lab_log "lab down"
+}
+
+# lab_record_start FILE : capture every mirrored frame into FILE (pcap, full frames).
+lab_record_start() {
+	local file=$1 i
+	: >"$LAB_TMP/tcpdump.log"
+	ip netns exec cg-sensor tcpdump -i cgmir1 -s 0 -B 16384 -U -n -Z root -w "$file" >"$LAB_TMP/tcpdump.log" 2>&1 &
+	LAB_TCPDUMP_PID=$!
+	for i in $(seq 50); do
+		grep -q 'listening on' "$LAB_TMP/tcpdump.log" && break
+		sleep 0.1
+	done
+	sleep 0.3
+	lab_log "recording to $file (pid $LAB_TCPDUMP_PID)"
+}
+
+lab_record_stop() {
+	sleep 1
+	if [[ -n $LAB_TCPDUMP_PID ]]; then
+		kill -INT "$LAB_TCPDUMP_PID" 2>/dev/null || true
+		wait "$LAB_TCPDUMP_PID" 2>/dev/null || true
+		LAB_TCPDUMP_PID=""
+	fi
+	lab_log "$(tr '\n' ' ' <"$LAB_TMP/tcpdump.log")"
+}
+
+# lab_save TMPFILE NAME : copy the capture to pcaps/lab-NAME.pcap and print its size and packet count.
+lab_save() {
+	local src=$1 dst="$LAB_ROOT/pcaps/lab-$2.pcap"
+	cp "$src" "$dst"
+	chmod 644 "$dst"
+	lab_log "wrote $dst: $(stat -c %s "$dst") bytes, $(tcpdump -r "$dst" -n 2>/dev/null | wc -l) frames"
+}
+
+# ---------------------------------------------------------------- servers
+
+# lab_certs DIR TAG CN : self-signed RSA-2048 test certificate DIR/TAG.pem + DIR/TAG.key (test material only).
+lab_certs() {
+	openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -subj "/CN=$3/O=callguard lab" \
+		-addext "subjectAltName=DNS:$3,IP:10.77.0.1" -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1
+}
+
+# lab_kamailio [CERT_CN] [CERT_TAG] : start kamailio in cg-pbx on UDP 10.77.0.1:5060 and TLS 1.2 :5061, with the
+# certificate $LAB_TMP/kam/CERT_TAG.pem (self-signed, CN=CERT_CN; made on first use; another TAG = another key/cert).
+lab_kamailio() {
+	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} dir="$LAB_TMP/kam"
+	mkdir -p "$dir"
+	cp "$LAB_DIR/kamailio.cfg" "$dir/kamailio.cfg"
+	[[ -f $dir/$tag.pem ]] || lab_certs "$dir" "$tag" "$cn"
+	cat >"$dir/tls.cfg" <<EOF2
+[server:default]
+method = TLSv1.2
+verify_certificate = no
+require_certificate = no
+private_key = $dir/$tag.key
+certificate = $dir/$tag.pem
+EOF2
+	lab_bg pbx kamailio -DD -E -f "$dir/kamailio.cfg" -Y "$dir" -P "$dir/kamailio.pid" -m 64 -M 8
+	LAB_KAM_PID=$LAB_LAST_PID
+	local i
+	for i in $(seq 50); do
+		in_ns pbx ss -ltn | grep -q '10.77.0.1:5061' && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
+
+# lab_rtp_pcap FILE [SECONDS] [srtp] : a G.711 u-law RTP stream (20 ms packets) for sipp's play_pcap_audio
+# (srtp: SRTP-looking payload, random bytes + 10-byte tag).
+lab_rtp_pcap() {
+	python3 "$LAB_DIR/rtp_pcap.py" "$1" "${2:-3}" ${3:+"$3"}
+}
+
+# lab_sipp NS ARGS... : run sipp in the foreground inside NS (scenario files are in tests/lab/sipp/).
+# -nostdin/-bg are not used; -trace_err only. Returns sipp's exit status.
+lab_sipp() {
+	local ns=$1
+	shift
+	in_ns "$ns" sipp -nostdin -trace_err -error_file "$LAB_TMP/sipp-$ns-err.log" "$@" >>"$LAB_TMP/sipp-$ns.out" 2>&1
+}
+
+# lab_sipp_bg NS ARGS... : the same in the background (PID in LAB_LAST_PID).
+lab_sipp_bg() {
+	local ns=$1
+	shift
+	lab_bg "$ns" sipp -nostdin -trace_err -error_file "$LAB_TMP/sipp-$ns-bg-err.log" "$@"
+}
+
+# lab_wait PID [SECONDS] : wait for a process started with lab_bg to end by itself (default 60 s), else stop it.
+lab_wait() {
+	local pid=$1 secs=${2:-60} _i
+	for _i in $(seq $((secs * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	lab_stop "$pid"
+}
