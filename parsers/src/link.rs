@@ -371,18 +371,14 @@ fn ipv6<'a>(b: &'a [u8], base: usize, stop: &mut Option<ParseError>) -> Net<'a> 
     let h = v6.header();
     let pl = v6.payload();
     let hdr_len = h.slice().len() + v6.extensions().slice().len();
-    let mut fragment = None;
-    for ext in v6.extensions().clone() {
-        if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext
-            && f.is_fragmenting_payload()
-        {
-            fragment = Some(Fragment {
-                id: f.identification(),
-                offset: u32::from(f.fragment_offset().value()) * 8,
-                more: f.more_fragments(),
-            });
-        }
-    }
+    // The fragment header is found by our own walk over the extension bytes etherparse validated: its
+    // extension iterator relies on unchecked slicing that a crafted chain can break (found by our property
+    // test), and nothing here may panic.
+    let fragment = if pl.fragmented {
+        ipv6_fragment(h.next_header().0, v6.extensions().slice())
+    } else {
+        None
+    };
     if ext_err.is_some() {
         *stop = Some(ParseError::new(ErrorKind::Invalid, Layer::Ip, base));
     }
@@ -400,6 +396,37 @@ fn ipv6<'a>(b: &'a [u8], base: usize, stop: &mut Option<ParseError>) -> Net<'a> 
         payload: pl.payload,
         transport,
     })
+}
+
+/// Finds the fragment header in an IPv6 extension chain starting with `next` (RFC 8200 §4).
+fn ipv6_fragment(mut next: u8, exts: &[u8]) -> Option<Fragment> {
+    let mut r = Reader::new(exts, Layer::Ip);
+    for _ in 0..MAX_IPV6_EXT_HEADERS {
+        match next {
+            // Hop-by-hop, routing, destination options, mobility, HIP, shim6: length in 8-octet units.
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                next = r.u8().ok()?;
+                let len = usize::from(r.u8().ok()?) * 8 + 6;
+                r.skip(len).ok()?;
+            }
+            // Authentication header (RFC 4302): length in 4-octet units, minus 2.
+            51 => {
+                next = r.u8().ok()?;
+                let len = (usize::from(r.u8().ok()?) + 2) * 4 - 2;
+                r.skip(len).ok()?;
+            }
+            44 => {
+                r.skip(2).ok()?;
+                let off_flags = r.u16().ok()?;
+                let id = r.u32().ok()?;
+                let offset = u32::from(off_flags >> 3) * 8;
+                let more = off_flags & 1 == 1;
+                return (offset != 0 || more).then_some(Fragment { id, offset, more });
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn transport_or_stop<'a>(
