@@ -124,6 +124,8 @@ lab_down_quiet() {
 	local pid ns
 	[[ -n $LAB_TCPDUMP_PID ]] && lab_stop "$LAB_TCPDUMP_PID"
 	LAB_TCPDUMP_PID=""
+	[[ -n ${LAB_SENSOR_PID:-} ]] && lab_stop "$LAB_SENSOR_PID"
+	LAB_SENSOR_PID=""
 	for pid in "${LAB_PIDS[@]}"; do lab_stop "$pid"; done
 	LAB_PIDS=()
 	for ns in cg-sensor cg-gw cg-att cg-ph2 cg-ph1 cg-pbx cg-sw; do
@@ -147,8 +149,20 @@ lab_down() {
 }
 
 # lab_record_start FILE : capture every mirrored frame into FILE (pcap, full frames).
+# With CALLGUARD_LIVE=/path/to/callguard set, lab_record_start also starts `callguard live` on the mirror port
+# (writing EVE lines to CALLGUARD_LIVE_OUT), and lab_record_stop stops it with SIGINT and checks it exited 0:
+# the live tests record and watch the same traffic, to compare live and offline findings. LAB_OUT_DIR redirects
+# lab_save away from pcaps/.
+LAB_SENSOR_PID=""
 lab_record_start() {
 	local file=$1 i
+	if [[ -n ${CALLGUARD_LIVE:-} ]]; then
+		ip netns exec cg-sensor "$CALLGUARD_LIVE" live -i cgmir1 --quiet --output "${CALLGUARD_LIVE_OUT:?}" \
+			>"$LAB_TMP/sensor.log" 2>&1 &
+		LAB_SENSOR_PID=$!
+		sleep 0.7
+		lab_log "callguard live on cgmir1 (pid $LAB_SENSOR_PID) writing $CALLGUARD_LIVE_OUT"
+	fi
 	: >"$LAB_TMP/tcpdump.log"
 	ip netns exec cg-sensor tcpdump -i cgmir1 -s 0 -B 16384 -U -n -Z root -w "$file" >"$LAB_TMP/tcpdump.log" 2>&1 &
 	LAB_TCPDUMP_PID=$!
@@ -168,11 +182,19 @@ lab_record_stop() {
 		LAB_TCPDUMP_PID=""
 	fi
 	lab_log "$(tr '\n' ' ' <"$LAB_TMP/tcpdump.log")"
+	if [[ -n $LAB_SENSOR_PID ]]; then
+		local st=0
+		kill -INT "$LAB_SENSOR_PID" 2>/dev/null || true
+		wait "$LAB_SENSOR_PID" || st=$?
+		LAB_SENSOR_PID=""
+		lab_log "callguard live exited $st: $(tr '\n' ' ' <"$LAB_TMP/sensor.log")"
+		[[ $st -eq 0 ]] || return 1
+	fi
 }
 
 # lab_save TMPFILE NAME : copy the capture to pcaps/lab-NAME.pcap and print its size and packet count.
 lab_save() {
-	local src=$1 dst="$LAB_ROOT/pcaps/lab-$2.pcap"
+	local src=$1 dst="${LAB_OUT_DIR:-$LAB_ROOT/pcaps}/lab-$2.pcap"
 	cp "$src" "$dst"
 	chmod 644 "$dst"
 	lab_log "wrote $dst: $(stat -c %s "$dst") bytes, $(tcpdump -r "$dst" -n 2>/dev/null | wc -l) frames"
@@ -214,7 +236,7 @@ EOF2
 # lab_rtp_pcap FILE [SECONDS] [srtp] : a G.711 u-law RTP stream (20 ms packets) for sipp's play_pcap_audio
 # (srtp: SRTP-looking payload, random bytes + 10-byte tag).
 lab_rtp_pcap() {
-	python3 "$LAB_DIR/rtp_pcap.py" "$1" "${2:-3}" ${3:+"$3"}
+	/usr/bin/python3 "$LAB_DIR/rtp_pcap.py" "$1" "${2:-3}" ${3:+"$3"}
 }
 
 # lab_sipp NS ARGS... : run sipp in the foreground inside NS (scenario files are in tests/lab/sipp/).
