@@ -199,3 +199,25 @@ fn benign_calls_are_quiet_live() {
             > 500
     );
 }
+
+#[test]
+fn hping3_syn_floods_are_seen_live_as_offline() {
+    if !lab_or_skip("hping3_syn_floods_are_seen_live_as_offline") {
+        return;
+    }
+    let (live, offline) = scenario("syn-flood");
+    check_capture(&live, &offline);
+    let a = alerts(&live);
+    assert_eq!(a.len(), 2, "{a:#?}");
+    assert!(a.iter().all(|x| x["alert"]["signature_id"] == 3003));
+    assert!(
+        a.iter()
+            .any(|x| x["dest_port"] == 5061 && x.get("src_ip").is_none()),
+        "spoofed flood: {a:#?}"
+    );
+    assert!(
+        a.iter()
+            .any(|x| x["dest_port"] == 5060 && x["src_ip"] == "10.77.0.66"),
+        "single source: {a:#?}"
+    );
+}

@@ -352,3 +352,25 @@ fn alerts_reach_the_output_within_a_second() {
         "3 alerts (2 arp-spoof, 1 syn-flood) written within 1 s of the traffic"
     );
 }
+
+#[cfg(feature = "libpcap")]
+#[test]
+fn libpcap_live_capture_applies_the_bpf_filter() {
+    if !lab_or_skip("libpcap_live_capture_applies_the_bpf_filter") {
+        return;
+    }
+    let ns = Netns::new("cglp");
+    let (stats, alerts, summary) =
+        capture_replay(&ns.name, "arp-spoof.pcap", 20_000, &["--filter", "arp"]);
+    let s = &stats["stats"];
+    // Only the ARP packets pass the filter, and all of them arrive.
+    assert_eq!(
+        s["decoder"]["protocols"]["arp"], s["capture"]["packets"],
+        "{summary}"
+    );
+    assert_eq!(s["decoder"]["protocols"]["udp"], 0, "{summary}");
+    assert_eq!(s["capture"]["packets"].as_u64().unwrap(), 438, "{summary}");
+    assert_eq!(s["capture"]["kernel_drops"], 0, "{summary}");
+    assert!(alerts.iter().all(|a| a["alert"]["signature_id"] == 2004));
+    assert!(!alerts.is_empty());
+}

@@ -9,8 +9,11 @@
 //! detector judges the keys that crossed their threshold:
 //! - per target: at least `min_syns` SYNs in the window, of which at most `max_completion_ratio` completed the
 //!   handshake;
-//! - per source: at least `min_syns_per_source` SYNs with the same completion test (a source already named
-//!   as the dominant sender of a target alert in the same second is not reported twice).
+//! - per source: at least `min_syns_per_source` SYNs with the same completion test.
+//!
+//! One episode, one alert: a target flood whose SYNs come mostly (over half) from one source shares that
+//! source's suppression key, so the per-source and per-target views of a single-source flood are reported once,
+//! whichever crosses its threshold first.
 //!
 //! The alert gives the SYN rate, the completed, accepted (SYN-ACK) and refused (RST) counts, an estimate of the
 //! distinct sources, and the heaviest sources (Misra–Gries summary, so it costs eight counters whatever the
@@ -312,7 +315,12 @@ impl Detector for SynFlood {
                     .src(dominant, None)
                     .dest(Some(key.ip()), Some(key.port()))
                     .proto(Proto::Tcp)
-                    .key(format!("dst {key}"));
+                    // A flood with one dominant source is that source's episode, whichever of its per-source
+                    // and per-target alerts comes first: one key, so the engine reports it once.
+                    .key(match dominant {
+                        Some(ip) => format!("src {ip}"),
+                        None => format!("dst {key}"),
+                    });
                 let alert = self
                     .evidence(alert, &v, "target")
                     .evidence("distinct_sources_estimate", Value::U64(t.distinct_sources()))
@@ -416,6 +424,23 @@ mod tests {
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
         assert_eq!(alerts[0].src_ip, Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99))));
         assert_eq!(alerts[0].evidence.get("scope"), Some(&Value::Str("target".into())));
+    }
+
+    #[test]
+    fn a_single_source_flood_is_one_alert_whichever_view_fires_first() {
+        // 15 SYNs a second from one source: the per-source threshold (100 in 10 s) is crossed at 7 s, the
+        // per-target one (200) only after 14 s.
+        let mut s = Scenario::new();
+        for i in 0..400u32 {
+            let c = TcpConn {
+                client: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 2000 + u16::try_from(i).unwrap()),
+                server: PBX,
+            };
+            s.at_ms(u64::from(i) * 50, Payload::TcpSyn(c));
+        }
+        let alerts = s.run(SynFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].evidence.get("scope"), Some(&Value::Str("source".into())));
     }
 
     #[test]

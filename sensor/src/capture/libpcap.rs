@@ -219,6 +219,8 @@ impl fmt::Debug for LibpcapLive {
 
 /// Packets one [`LibpcapLive`] poll hands out at most before it returns (the dispatcher gets control back).
 const LIVE_POLL_BUDGET: usize = 4096;
+/// How long a [`LibpcapLive`] poll naps when nothing is ready (the non-blocking handle has no wait of its own).
+const LIVE_IDLE_NAP: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Opens `iface` for live capture through libpcap, with an optional BPF `filter`.
 pub fn open_live(iface: &str, filter: Option<&str>, promiscuous: bool) -> io::Result<LibpcapLive> {
@@ -232,7 +234,11 @@ pub fn open_live(iface: &str, filter: Option<&str>, promiscuous: bool) -> io::Re
         .precision(Precision::Nano)
         .buffer_size(64 << 20)
         .open()
-        .map_err(|e| err("libpcap open", e))?;
+        .map_err(|e| err("libpcap open", e))?
+        // Non-blocking: a blocking read may outlast its timeout on a quiet link (TPACKET_V3 block timeouts),
+        // and `poll` must return on time so that SIGINT and flushes are honoured.
+        .setnonblock()
+        .map_err(|e| err("libpcap non-blocking mode", e))?;
     if let Some(f) = filter {
         capture
             .filter(f, true)
@@ -258,7 +264,7 @@ impl crate::capture::live::LiveSource for LibpcapLive {
     ) -> io::Result<usize> {
         let start = std::time::Instant::now();
         let mut n = 0;
-        while n < LIVE_POLL_BUDGET && start.elapsed() < timeout {
+        while n < LIVE_POLL_BUDGET {
             match self.capture.next_packet() {
                 Ok(p) => {
                     let secs = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
@@ -274,7 +280,13 @@ impl crate::capture::live::LiveSource for LibpcapLive {
                     });
                     n += 1;
                 }
-                Err(pcap::Error::TimeoutExpired) => break,
+                Err(pcap::Error::TimeoutExpired) => {
+                    // Nothing ready: return what we have, or wait a little within the timeout.
+                    if n > 0 || start.elapsed() >= timeout {
+                        break;
+                    }
+                    std::thread::sleep(LIVE_IDLE_NAP.min(timeout));
+                }
                 Err(e) => return Err(io::Error::other(format!("{}: {e}", self.name))),
             }
         }
