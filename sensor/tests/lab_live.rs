@@ -8,62 +8,20 @@
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{lab_or_skip, root};
+
 use std::process::Command;
 use std::sync::Mutex;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+/// What the lab scenarios run.
+const LAB_TOOLS: &[&str] = &[
+    "ip", "tc", "tcpdump", "sipp", "kamailio", "arpspoof", "hping3", "openssl",
+];
 
 /// The lab uses fixed namespace names: one scenario at a time.
 static LAB: Mutex<()> = Mutex::new(());
-
-fn missing() -> Option<String> {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if uid.as_deref() != Some("0") {
-        return Some("root".into());
-    }
-    for tool in [
-        "ip", "tc", "tcpdump", "sipp", "kamailio", "arpspoof", "python3", "openssl",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("the `{tool}` command (see tests/lab/README.md)"));
-        }
-    }
-    let scapy = Command::new("/usr/bin/python3")
-        .args(["-c", "import scapy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !scapy {
-        return Some("python3-scapy".into());
-    }
-    None
-}
-
-fn lab_or_skip(test: &str) -> bool {
-    match missing() {
-        None => true,
-        Some(what) if std::env::var_os("CALLGUARD_REQUIRE_LAB").is_some() => {
-            panic!("{test}: needs {what} (CALLGUARD_REQUIRE_LAB is set)")
-        }
-        Some(what) => {
-            eprintln!("skipped {test}: needs {what}");
-            false
-        }
-    }
-}
 
 fn eve(text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -170,7 +128,11 @@ fn check_capture(live: &[serde_json::Value], offline: &[serde_json::Value]) {
 
 #[test]
 fn arpspoof_during_a_call_is_seen_live_as_offline() {
-    if !lab_or_skip("arpspoof_during_a_call_is_seen_live_as_offline") {
+    if !lab_or_skip(
+        "arpspoof_during_a_call_is_seen_live_as_offline",
+        LAB_TOOLS,
+        true,
+    ) {
         return;
     }
     let (live, offline) = scenario("arp-spoof");
@@ -186,7 +148,7 @@ fn arpspoof_during_a_call_is_seen_live_as_offline() {
 
 #[test]
 fn benign_calls_are_quiet_live() {
-    if !lab_or_skip("benign_calls_are_quiet_live") {
+    if !lab_or_skip("benign_calls_are_quiet_live", LAB_TOOLS, true) {
         return;
     }
     let (live, offline) = scenario("calls");
@@ -202,7 +164,11 @@ fn benign_calls_are_quiet_live() {
 
 #[test]
 fn hping3_syn_floods_are_seen_live_as_offline() {
-    if !lab_or_skip("hping3_syn_floods_are_seen_live_as_offline") {
+    if !lab_or_skip(
+        "hping3_syn_floods_are_seen_live_as_offline",
+        LAB_TOOLS,
+        true,
+    ) {
         return;
     }
     let (live, offline) = scenario("syn-flood");

@@ -7,52 +7,16 @@
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{lab_or_skip, root};
+
+/// What these tests run besides the sensor.
+const REPLAY_TOOLS: &[&str] = &["ip", "tcpreplay"];
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// `Some(reason)` when the lab cannot run here.
-fn missing() -> Option<String> {
-    // The effective uid, through `id -u` (no libc call needed in a test).
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if uid.as_deref() != Some("0") {
-        return Some("root".into());
-    }
-    for tool in ["ip", "tcpreplay"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("the `{tool}` command"));
-        }
-    }
-    None
-}
-
-fn lab_or_skip(test: &str) -> bool {
-    match missing() {
-        None => true,
-        Some(what) if std::env::var_os("CALLGUARD_REQUIRE_LAB").is_some() => {
-            panic!("{test}: needs {what} (CALLGUARD_REQUIRE_LAB is set)")
-        }
-        Some(what) => {
-            eprintln!("skipped {test}: needs {what}");
-            false
-        }
-    }
-}
 
 fn sh(args: &[&str]) {
     let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
@@ -232,7 +196,11 @@ fn packets_in(capture: &str) -> u64 {
 
 #[test]
 fn live_capture_sees_every_replayed_packet_and_raises_the_alerts() {
-    if !lab_or_skip("live_capture_sees_every_replayed_packet_and_raises_the_alerts") {
+    if !lab_or_skip(
+        "live_capture_sees_every_replayed_packet_and_raises_the_alerts",
+        REPLAY_TOOLS,
+        false,
+    ) {
         return;
     }
     let ns = Netns::new("cglv");
@@ -257,7 +225,11 @@ fn live_capture_sees_every_replayed_packet_and_raises_the_alerts() {
 
 #[test]
 fn a_high_rate_replay_is_seen_whole_or_its_drops_are_counted_by_stage() {
-    if !lab_or_skip("a_high_rate_replay_is_seen_whole_or_its_drops_are_counted_by_stage") {
+    if !lab_or_skip(
+        "a_high_rate_replay_is_seen_whole_or_its_drops_are_counted_by_stage",
+        REPLAY_TOOLS,
+        false,
+    ) {
         return;
     }
     let ns = Netns::new("cglh");
@@ -293,7 +265,11 @@ fn a_high_rate_replay_is_seen_whole_or_its_drops_are_counted_by_stage() {
 
 #[test]
 fn fanout_sockets_share_the_traffic_and_see_all_of_it() {
-    if !lab_or_skip("fanout_sockets_share_the_traffic_and_see_all_of_it") {
+    if !lab_or_skip(
+        "fanout_sockets_share_the_traffic_and_see_all_of_it",
+        REPLAY_TOOLS,
+        false,
+    ) {
         return;
     }
     let ns = Netns::new("cglf");
@@ -320,7 +296,11 @@ fn fanout_sockets_share_the_traffic_and_see_all_of_it() {
 
 #[test]
 fn alerts_reach_the_output_within_a_second() {
-    if !lab_or_skip("alerts_reach_the_output_within_a_second") {
+    if !lab_or_skip(
+        "alerts_reach_the_output_within_a_second",
+        REPLAY_TOOLS,
+        false,
+    ) {
         return;
     }
     let ns = Netns::new("cgla");
@@ -392,7 +372,11 @@ fn alerts_reach_the_output_within_a_second() {
 #[cfg(feature = "libpcap")]
 #[test]
 fn libpcap_live_capture_applies_the_bpf_filter() {
-    if !lab_or_skip("libpcap_live_capture_applies_the_bpf_filter") {
+    if !lab_or_skip(
+        "libpcap_live_capture_applies_the_bpf_filter",
+        REPLAY_TOOLS,
+        false,
+    ) {
         return;
     }
     let ns = Netns::new("cglp");
