@@ -24,5 +24,9 @@ pub mod arp;
 pub mod bytes;
 pub mod error;
 pub mod link;
+pub mod rtp;
+pub mod sdp;
+pub mod sip;
+pub mod stun;
 
 pub use error::{ErrorKind, Layer, ParseError};
