@@ -25,6 +25,7 @@ pub mod detectors;
 pub mod engine;
 pub mod event;
 pub mod mac;
+pub mod quality;
 pub mod table;
 pub mod testkit;
 pub mod time;

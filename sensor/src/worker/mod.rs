@@ -5,6 +5,7 @@
 pub mod defrag;
 pub mod flow;
 pub mod reasm;
+pub mod rtp_stats;
 
 use std::net::SocketAddr;
 

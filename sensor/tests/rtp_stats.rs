@@ -1,0 +1,233 @@
+//! Our per-stream RTP statistics against tshark's on real captures: each capture is read with the sensor's
+//! reader and decoder, UDP datagrams that `rtp::probe_rtp` accepts are grouped by (source, source port,
+//! destination, destination port, SSRC) as tshark groups them, and each stream's figures must agree with
+//! the `tshark -q -z rtp,streams` table recorded by `tests/lab/rtp_reference.sh` in
+//! `fixtures/rtp_streams/<capture>.txt`: the same packet count, the loss within 1 % of the packets, and max
+//! and mean jitter and max delta within 0.5 ms (and the min jitter and min and mean delta too). Run with
+//! `--nocapture` to see both sides of every figure.
+// Marks the whole file as test code, so clippy.toml's allow-*-in-tests cover the helpers too.
+#![cfg(test)]
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use callguard::capture;
+use callguard::worker::rtp_stats::{self, StreamStats, StreamSummary};
+use callguard_parsers::link::{self, Net, Transport};
+use callguard_parsers::rtp;
+
+/// A stream as tshark keys it.
+type Key = (IpAddr, u16, IpAddr, u16, u32);
+
+/// One row of tshark's table.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    key: Key,
+    payload: String,
+    packets: u64,
+    lost: i64,
+    min_delta: f64,
+    mean_delta: f64,
+    max_delta: f64,
+    min_jitter: f64,
+    mean_jitter: f64,
+    max_jitter: f64,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/rtp_streams/{name}.txt"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Parses tshark's `rtp,streams` table. Columns are whitespace-separated, except that "Lost" is two tokens,
+/// `N (P%)`, and "Payload" may hold several names joined by commas (never spaces), and "Problems?" is an
+/// `X` or nothing. Lines outside the table (the header comment, the rules, the column titles) are skipped.
+fn parse_table(text: &str) -> Vec<Row> {
+    text.lines()
+        .filter_map(|line| {
+            let t: Vec<&str> = line.split_whitespace().collect();
+            // start end src sport dst dport ssrc payload pkts lost (pct) 6 figures [X]
+            if t.len() < 17 || !t[6].starts_with("0x") {
+                return None;
+            }
+            let f = |i: usize| -> f64 {
+                t[i].parse()
+                    .unwrap_or_else(|e| panic!("{line:?} col {i}: {e}"))
+            };
+            let key = (
+                t[2].parse().unwrap(),
+                t[3].parse().unwrap(),
+                t[4].parse().unwrap(),
+                t[5].parse().unwrap(),
+                u32::from_str_radix(t[6].trim_start_matches("0x"), 16).unwrap(),
+            );
+            assert!(
+                t[10].starts_with('(') && t[10].ends_with("%)"),
+                "{line:?}: lost column"
+            );
+            Some(Row {
+                key,
+                payload: t[7].to_string(),
+                packets: t[8].parse().unwrap(),
+                lost: t[9].parse().unwrap(),
+                min_delta: f(11),
+                mean_delta: f(12),
+                max_delta: f(13),
+                min_jitter: f(14),
+                mean_jitter: f(15),
+                max_jitter: f(16),
+            })
+        })
+        .collect()
+}
+
+/// Reads a capture and computes every stream's figures.
+fn streams(name: &str) -> BTreeMap<Key, StreamSummary> {
+    let path = root().join(format!("pcaps/{name}.pcap"));
+    let mut src = capture::open(&path).unwrap();
+    let mut map: BTreeMap<Key, StreamStats> = BTreeMap::new();
+    src.for_each(&mut |raw| {
+        let Ok(d) = link::decode(raw.link, raw.data) else {
+            return ControlFlow::Continue(());
+        };
+        let Net::Ip(ip) = d.net else {
+            return ControlFlow::Continue(());
+        };
+        let Transport::Udp(u) = ip.transport else {
+            return ControlFlow::Continue(());
+        };
+        if !rtp::probe_rtp(u.payload) {
+            return ControlFlow::Continue(());
+        }
+        let p = rtp::Packet::new(u.payload).unwrap();
+        let key = (ip.src, u.sport, ip.dst, u.dport, p.ssrc());
+        let rate = rtp_stats::clock_rate(p.payload_type(), None);
+        map.entry(key).or_default().packet(raw.ts, &p, rate);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    map.into_iter().map(|(k, s)| (k, s.snapshot())).collect()
+}
+
+fn show(k: &Key) -> String {
+    format!("{}:{} -> {}:{} {:#010x}", k.0, k.1, k.2, k.3, k.4)
+}
+
+/// Compares one capture; prints the side-by-side table (visible with `--nocapture`).
+fn compare(name: &str) {
+    let rows = parse_table(&fixture(name));
+    assert!(!rows.is_empty(), "{name}: no stream in the fixture");
+    let ours = streams(name);
+    let theirs: BTreeMap<Key, &Row> = rows.iter().map(|r| (r.key, r)).collect();
+    assert_eq!(
+        ours.keys().map(show).collect::<Vec<_>>(),
+        theirs.keys().map(show).collect::<Vec<_>>(),
+        "{name}: the streams differ"
+    );
+    let mut failures = Vec::new();
+    for (k, s) in &ours {
+        let r = theirs[k];
+        println!(
+            "{name} {} {}: pkts {}/{} lost {}/{} max delta {:.3}/{:.3} mean delta {:.3}/{:.3} \
+             max jitter {:.3}/{:.3} mean jitter {:.3}/{:.3} min jitter {:.3}/{:.3} min delta {:.3}/{:.3} \
+             dup {} ooo {} resets {} markers {}",
+            show(k),
+            r.payload,
+            s.packets,
+            r.packets,
+            s.lost,
+            r.lost,
+            s.max_delta_ms,
+            r.max_delta,
+            s.mean_delta_ms,
+            r.mean_delta,
+            s.max_jitter_ms,
+            r.max_jitter,
+            s.mean_jitter_ms,
+            r.mean_jitter,
+            s.min_jitter_ms,
+            r.min_jitter,
+            s.min_delta_ms,
+            r.min_delta,
+            s.duplicates,
+            s.out_of_order,
+            s.seq_resets,
+            s.markers,
+        );
+        let lost_tol = r.packets as f64 * 0.01;
+        let checks = [
+            ("packets", s.packets as f64, r.packets as f64, 0.0),
+            ("lost", s.lost as f64, r.lost as f64, lost_tol),
+            ("max jitter", s.max_jitter_ms, r.max_jitter, 0.5),
+            ("mean jitter", s.mean_jitter_ms, r.mean_jitter, 0.5),
+            ("max delta", s.max_delta_ms, r.max_delta, 0.5),
+            // Not asked of us, but they agree as closely, so hold them too.
+            ("min jitter", s.min_jitter_ms, r.min_jitter, 0.5),
+            ("min delta", s.min_delta_ms, r.min_delta, 0.5),
+            ("mean delta", s.mean_delta_ms, r.mean_delta, 0.5),
+        ];
+        for (what, a, b, tol) in checks {
+            if (a - b).abs() > tol {
+                failures.push(format!(
+                    "{name} {}: {what} {a} vs tshark {b} (tolerance {tol})",
+                    show(k)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn calls_udp_streams_match_tshark() {
+    compare("calls-udp");
+}
+
+#[test]
+fn lab_calls_streams_match_tshark() {
+    compare("lab-calls");
+}
+
+#[test]
+fn lab_rtp_injection_streams_match_tshark() {
+    compare("lab-rtp-injection");
+}
+
+#[test]
+fn lab_arp_spoof_streams_match_tshark() {
+    compare("lab-arp-spoof");
+}
+
+#[test]
+fn the_fixture_parser_reads_every_column() {
+    let rows = parse_table(&fixture("lab-calls"));
+    assert_eq!(rows.len(), 2);
+    let r = &rows[0];
+    assert_eq!(
+        r.key,
+        (
+            "10.77.0.12".parse().unwrap(),
+            20000,
+            "10.77.0.11".parse().unwrap(),
+            16000,
+            0x0ca1_1ab5
+        )
+    );
+    assert_eq!(r.payload, "g711U");
+    assert_eq!((r.packets, r.lost), (450, -300));
+    assert_eq!(
+        (r.min_delta, r.mean_delta, r.max_delta),
+        (0.020, 19.868, 20.254)
+    );
+    assert_eq!(
+        (r.min_jitter, r.mean_jitter, r.max_jitter),
+        (0.020, 16.979, 236.980)
+    );
+}
