@@ -16,11 +16,20 @@ pub enum Layer {
     Udp,
     /// TCP.
     Tcp,
+    /// SIP (a message that `sip::probe` recognised but that does not parse).
+    Sip,
 }
 
 impl Layer {
     /// Every layer, in the order used by counters.
-    pub const ALL: [Layer; 5] = [Layer::Link, Layer::Arp, Layer::Ip, Layer::Udp, Layer::Tcp];
+    pub const ALL: [Layer; 6] = [
+        Layer::Link,
+        Layer::Arp,
+        Layer::Ip,
+        Layer::Udp,
+        Layer::Tcp,
+        Layer::Sip,
+    ];
 
     /// Lower-case name, used as a metric label and in JSON.
     pub fn name(self) -> &'static str {
@@ -30,6 +39,7 @@ impl Layer {
             Layer::Ip => "ip",
             Layer::Udp => "udp",
             Layer::Tcp => "tcp",
+            Layer::Sip => "sip",
         }
     }
 

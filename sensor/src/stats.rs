@@ -33,11 +33,21 @@ pub enum Proto {
     OtherIp,
     /// Frames with another EtherType.
     OtherL3,
+    /// SIP messages over UDP (recognised by content, on any port).
+    Sip,
+    /// RTP packets (RFC 3550 header checks, any port).
+    Rtp,
+    /// RTCP packets (RFC 5761 demultiplexing).
+    Rtcp,
+    /// STUN messages on UDP (ICE, keep-alives).
+    Stun,
+    /// DTLS records on UDP (DTLS-SRTP handshakes on media ports).
+    Dtls,
 }
 
 impl Proto {
     /// Every protocol, in counter order.
-    pub const ALL: [Proto; 12] = [
+    pub const ALL: [Proto; 17] = [
         Proto::Ethernet,
         Proto::Vlan,
         Proto::LinuxCooked,
@@ -50,6 +60,11 @@ impl Proto {
         Proto::Tcp,
         Proto::OtherIp,
         Proto::OtherL3,
+        Proto::Sip,
+        Proto::Rtp,
+        Proto::Rtcp,
+        Proto::Stun,
+        Proto::Dtls,
     ];
 
     /// Lower-case name, used in JSON and as a metric label.
@@ -67,6 +82,11 @@ impl Proto {
             Proto::Tcp => "tcp",
             Proto::OtherIp => "other_ip",
             Proto::OtherL3 => "other_l3",
+            Proto::Sip => "sip",
+            Proto::Rtp => "rtp",
+            Proto::Rtcp => "rtcp",
+            Proto::Stun => "stun",
+            Proto::Dtls => "dtls",
         }
     }
 }
@@ -78,6 +98,66 @@ pub enum DropClass {
     Malformed,
     /// Well-formed, but a link type or protocol this sensor does not decode.
     Unsupported,
+}
+
+/// SIP request methods counted apart; the last slot counts every other method.
+pub const SIP_METHODS: [&str; 15] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "REGISTER",
+    "OPTIONS",
+    "PRACK",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "INFO",
+    "REFER",
+    "MESSAGE",
+    "UPDATE",
+    "other",
+];
+
+/// SIP counters: requests by method, responses by status class (1xx to 6xx).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SipCounters {
+    /// Requests by [`SIP_METHODS`] index.
+    pub requests: [u64; SIP_METHODS.len()],
+    /// Responses by class: index 0 is 1xx, 5 is 6xx.
+    pub responses: [u64; 6],
+}
+
+impl SipCounters {
+    /// Counts a request of `method` (as written).
+    pub fn request(&mut self, method: &str) {
+        let i = SIP_METHODS
+            .iter()
+            .position(|m| *m == method)
+            .unwrap_or(SIP_METHODS.len() - 1);
+        if let Some(c) = self.requests.get_mut(i) {
+            *c += 1;
+        }
+    }
+
+    /// Counts a response with `status`.
+    pub fn response(&mut self, status: u16) {
+        if let Some(c) = usize::from(status / 100)
+            .checked_sub(1)
+            .and_then(|i| self.responses.get_mut(i))
+        {
+            *c += 1;
+        }
+    }
+
+    fn merge(&mut self, o: &SipCounters) {
+        for (a, b) in self.requests.iter_mut().zip(o.requests) {
+            *a += b;
+        }
+        for (a, b) in self.responses.iter_mut().zip(o.responses) {
+            *a += b;
+        }
+    }
 }
 
 /// Counters of one worker, or of all of them merged.
@@ -101,6 +181,8 @@ pub struct Counters {
     pub tcp: TcpStats,
     /// The flow tables.
     pub flows: FlowStats,
+    /// SIP messages.
+    pub sip: SipCounters,
     /// TCP stream bytes delivered in order to the application layer.
     pub stream_bytes: u64,
     /// TCP connections closed, as seen by the application layer.
@@ -158,6 +240,7 @@ impl Counters {
         d.overlaps += e.overlaps;
         d.overlap_mismatches += e.overlap_mismatches;
         d.invalid += e.invalid;
+        self.sip.merge(&o.sip);
         self.flows.created += o.flows.created;
         self.flows.table.merge(&o.flows.table);
         let (t, u) = (&mut self.tcp, &o.tcp);

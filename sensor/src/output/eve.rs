@@ -13,7 +13,7 @@ use callguard_rules::time::PacketTime;
 use serde_json::{Map, Value as Json, json};
 
 use crate::pipeline::{AlertSink, Report};
-use crate::stats::Proto;
+use crate::stats::{Proto, SIP_METHODS};
 
 /// Formats packet time as `2026-01-15T10:00:00.000000+0000` (UTC), as Suricata does.
 pub fn timestamp(t: PacketTime) -> String {
@@ -143,6 +143,16 @@ pub fn stats_json(r: &Report) -> Json {
             )
         })
         .collect();
+    let sip_requests: Map<String, Json> = SIP_METHODS
+        .iter()
+        .zip(c.sip.requests)
+        .map(|(m, n)| ((*m).to_owned(), json!(n)))
+        .collect();
+    let sip_responses: Map<String, Json> = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
+        .iter()
+        .zip(c.sip.responses)
+        .map(|(k, n)| ((*k).to_owned(), json!(n)))
+        .collect();
     json!({
         "timestamp": timestamp(r.last_ts),
         "event_type": "stats",
@@ -168,6 +178,10 @@ pub fn stats_json(r: &Report) -> Json {
                 "evicted": c.defrag.evicted,
                 "overlaps": c.defrag.overlaps,
                 "invalid": c.defrag.invalid,
+            },
+            "sip": {
+                "requests": sip_requests,
+                "responses": sip_responses,
             },
             "flows": {
                 "created": c.flows.created,

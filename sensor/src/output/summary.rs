@@ -67,6 +67,34 @@ pub fn render(r: &Report, output: &str) -> String {
         c.defrag.evicted,
         c.defrag.overlaps
     );
+    let req: u64 = c.sip.requests.iter().sum();
+    let rsp: u64 = c.sip.responses.iter().sum();
+    let methods: Vec<String> = crate::stats::SIP_METHODS
+        .iter()
+        .zip(c.sip.requests)
+        .filter(|(_, n)| *n > 0)
+        .map(|(m, n)| format!("{m} {n}"))
+        .collect();
+    let classes: Vec<String> = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
+        .iter()
+        .zip(c.sip.responses)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let dash = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(
+        s,
+        "  sip (udp)     {:>12}   requests {req} ({})  responses {rsp} ({})",
+        req + rsp,
+        dash(methods),
+        dash(classes)
+    );
     let _ = writeln!(
         s,
         "  flows         {:>12}   active {}  evicted {}  expired {}",

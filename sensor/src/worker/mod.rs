@@ -178,6 +178,7 @@ impl Worker {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
                 self.counters.udp_payload_bytes += u.payload.len() as u64;
+                self.udp_payload(u.payload);
             }
             Transport::Tcp(t) => {
                 self.counters.count(Proto::Tcp);
@@ -209,6 +210,37 @@ impl Worker {
                     self.counters.count(Proto::OtherIp);
                 }
             }
+        }
+    }
+
+    /// Classifies a UDP payload by its content, on any port: SIP, or one of the media-port protocols of
+    /// RFC 7983 (RTP, RTCP, STUN, DTLS). This is the seam where SIP and media events are made next.
+    fn udp_payload(&mut self, payload: &[u8]) {
+        if callguard_parsers::sip::probe(payload) {
+            match callguard_parsers::sip::Message::parse(payload) {
+                Ok(m) => {
+                    self.counters.count(Proto::Sip);
+                    if let Some(method) = m.method() {
+                        self.counters.sip.request(method.as_str());
+                    } else if let Some(status) = m.status() {
+                        self.counters.sip.response(status);
+                    }
+                }
+                Err(_) => self.counters.malformed(callguard_parsers::Layer::Sip),
+            }
+            return;
+        }
+        use callguard_parsers::rtp::{self, Kind};
+        match rtp::classify(payload) {
+            Kind::Rtp if rtp::probe_rtp(payload) => self.counters.count(Proto::Rtp),
+            Kind::Rtcp if rtp::rtcp::probe(payload) => self.counters.count(Proto::Rtcp),
+            Kind::Stun if callguard_parsers::stun::probe(payload) => {
+                self.counters.count(Proto::Stun)
+            }
+            Kind::Dtls if rtp::probe::dtls_record(payload).is_some() => {
+                self.counters.count(Proto::Dtls)
+            }
+            _ => {}
         }
     }
 
