@@ -62,5 +62,65 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode);
+/// An INVITE with SDP as a softphone sends it (RFC 3665 §3.1 style), and a 200 OK.
+const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9\r\n\
+Max-Forwards: 70\r\n\
+From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n\
+To: Bob <sip:bob@biloxi.example.com>\r\n\
+Call-ID: 3848276298220188511@atlanta.example.com\r\n\
+CSeq: 1 INVITE\r\n\
+Contact: <sip:alice@client.atlanta.example.com;transport=udp>\r\n\
+User-Agent: Zoiper rv2.10.20.2\r\n\
+Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 151\r\n\
+\r\n\
+v=0\r\n\
+o=alice 2890844526 2890844526 IN IP4 client.atlanta.example.com\r\n\
+s=-\r\n\
+c=IN IP4 192.0.2.101\r\n\
+t=0 0\r\n\
+m=audio 49172 RTP/AVP 0\r\n\
+a=rtpmap:0 PCMU/8000\r\n";
+
+fn sip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse/sip");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("invite_with_sdp", |b| {
+        b.iter(|| callguard_parsers::sip::Message::parse(black_box(INVITE)).map(|m| m.via_count()))
+    });
+    g.bench_function("probe/invite", |b| {
+        b.iter(|| callguard_parsers::sip::probe(black_box(INVITE)))
+    });
+    let mut rtp = vec![
+        0x80, 0x00, 0x12, 0x34, 0, 0, 0x10, 0, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    rtp.extend(std::iter::repeat_n(0x55u8, 160));
+    g.bench_function("probe/rtp_payload", |b| {
+        b.iter(|| callguard_parsers::sip::probe(black_box(&rtp)))
+    });
+    g.finish();
+    let mut g = c.benchmark_group("parse/rtp");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("classify_and_probe", |b| {
+        b.iter(|| {
+            let p = black_box(&rtp);
+            callguard_parsers::rtp::classify(p) == callguard_parsers::rtp::Kind::Rtp
+                && callguard_parsers::rtp::probe_rtp(p)
+        })
+    });
+    g.finish();
+    let mut g = c.benchmark_group("parse/sdp");
+    g.throughput(Throughput::Elements(1));
+    let body = INVITE.get(INVITE.len() - 151..).expect("the SDP body");
+    g.bench_function("offer", |b| {
+        b.iter(|| {
+            callguard_parsers::sdp::Session::parse(black_box(body)).map(|s| s.media().count())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decode, sip);
 criterion_main!(benches);

@@ -205,14 +205,38 @@ names! {
 impl Name {
     /// The known name spelled `name`: long or compact form, case-insensitive (RFC 3261 §7.3.1, §7.3.3).
     pub fn lookup(name: &str) -> Option<Name> {
-        if let [c] = name.as_bytes() {
+        let b = name.as_bytes();
+        if let [c] = b {
             let c = char::from(c.to_ascii_lowercase());
             return Name::ALL.iter().copied().find(|n| n.compact() == Some(c));
         }
-        Name::ALL
+        // Runs for every header of every message: pick the few names of this length, then compare.
+        // (`every_name_is_found_by_its_spellings` checks this table against `Name::ALL`.)
+        use Name::*;
+        let candidates: &[Name] = match b.len() {
+            2 => &[To],
+            3 => &[Via],
+            4 => &[From, CSeq, Date],
+            5 => &[Route, Allow, Event],
+            6 => &[Server],
+            7 => &[CallId, Contact, Expires, Subject, Require],
+            8 => &[Identity, ReferTo],
+            9 => &[Supported],
+            10 => &[UserAgent],
+            11 => &[ReferredBy],
+            12 => &[MaxForwards, ContentType, RecordRoute, AllowEvents],
+            13 => &[Authorization, IdentityInfo, ProxyRequire],
+            14 => &[ContentLength, AcceptContact, RejectContact],
+            15 => &[SessionExpires],
+            16 => &[ContentEncoding, WwwAuthenticate],
+            18 => &[ProxyAuthenticate],
+            19 => &[ProxyAuthorization, PAssertedIdentity, RequestDisposition],
+            _ => &[],
+        };
+        candidates
             .iter()
             .copied()
-            .find(|n| n.as_str().eq_ignore_ascii_case(name))
+            .find(|n| n.as_str().as_bytes().eq_ignore_ascii_case(b))
     }
 
     /// Dense index into [`Name::ALL`].
@@ -1107,6 +1131,26 @@ impl fmt::Display for MediaType<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_name_is_found_by_its_spellings() {
+        for n in Name::ALL {
+            let long = n.as_str();
+            assert_eq!(Name::lookup(long), Some(*n), "{long}");
+            assert_eq!(Name::lookup(&long.to_ascii_lowercase()), Some(*n), "{long}");
+            assert_eq!(Name::lookup(&long.to_ascii_uppercase()), Some(*n), "{long}");
+            if let Some(c) = n.compact() {
+                assert_eq!(Name::lookup(&c.to_string()), Some(*n), "{c}");
+                assert_eq!(
+                    Name::lookup(&c.to_ascii_uppercase().to_string()),
+                    Some(*n),
+                    "{c}"
+                );
+            }
+        }
+        assert_eq!(Name::lookup("X-Custom"), None);
+        assert_eq!(Name::lookup(""), None);
+    }
     use super::*;
     use crate::sip::Host;
 

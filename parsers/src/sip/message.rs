@@ -356,12 +356,15 @@ impl<'a> Message<'a> {
             .filter(move |h| h.kind() == Some(name))
     }
 
-    /// The header iterator, started at the first field of `name` when it is indexed.
+    /// The header iterator, started at the first field of `name` when it is indexed. When the index counted
+    /// a single field of that name, the iterator stops after it: no scan of the rest of the header section.
     fn headers_from(&self, name: Name) -> Headers<'a> {
-        let it = self.headers();
         match self.header(name) {
-            Some(h) => it.starting_at(h.offset),
-            None => it,
+            Some(h) if self.header_count(name) == 1 => {
+                Headers::new(self.head, self.head_off, 1).starting_at(h.offset)
+            }
+            Some(h) => self.headers().starting_at(h.offset),
+            None => self.headers(),
         }
     }
 

@@ -354,6 +354,14 @@ impl fmt::Debug for Anomalies {
 /// `sips:` or `tel:` URI and `SIP/2.0` (or any URI when the method is a registered one). Leading CRLFs
 /// are skipped; only [`PROBE_WINDOW`] bytes are read.
 pub fn probe(bytes: &[u8]) -> bool {
+    // Fast exit for media: a SIP message starts with a method token, "SIP/2.0" or keep-alive CRLFs, never
+    // with a byte of 0x80 and above as RTP, RTCP and DTLS do (this runs on every UDP packet).
+    if !bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'\r' | b'\n'))
+    {
+        return false;
+    }
     let lead = bytes
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))

@@ -215,19 +215,10 @@ impl Worker {
 
     /// Classifies a UDP payload by its content, on any port: SIP, or one of the media-port protocols of
     /// RFC 7983 (RTP, RTCP, STUN, DTLS). This is the seam where SIP and media events are made next.
+    #[inline]
     fn udp_payload(&mut self, payload: &[u8]) {
         if callguard_parsers::sip::probe(payload) {
-            match callguard_parsers::sip::Message::parse(payload) {
-                Ok(m) => {
-                    self.counters.count(Proto::Sip);
-                    if let Some(method) = m.method() {
-                        self.counters.sip.request(method.as_str());
-                    } else if let Some(status) = m.status() {
-                        self.counters.sip.response(status);
-                    }
-                }
-                Err(_) => self.counters.malformed(callguard_parsers::Layer::Sip),
-            }
+            self.sip(payload);
             return;
         }
         use callguard_parsers::rtp::{self, Kind};
@@ -241,6 +232,23 @@ impl Worker {
                 self.counters.count(Proto::Dtls)
             }
             _ => {}
+        }
+    }
+
+    /// A UDP payload that looks like SIP (rare next to media: kept out of line).
+    #[cold]
+    #[inline(never)]
+    fn sip(&mut self, payload: &[u8]) {
+        match callguard_parsers::sip::Message::parse(payload) {
+            Ok(m) => {
+                self.counters.count(Proto::Sip);
+                if let Some(method) = m.method() {
+                    self.counters.sip.request(method.as_str());
+                } else if let Some(status) = m.status() {
+                    self.counters.sip.response(status);
+                }
+            }
+            Err(_) => self.counters.malformed(callguard_parsers::Layer::Sip),
         }
     }
 
