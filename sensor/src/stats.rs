@@ -150,6 +150,12 @@ impl SipCounters {
         }
     }
 
+    /// Requests by method and responses by class, both transports together.
+    pub fn merged(mut self, o: &SipCounters) -> SipCounters {
+        self.merge(o);
+        self
+    }
+
     fn merge(&mut self, o: &SipCounters) {
         for (a, b) in self.requests.iter_mut().zip(o.requests) {
             *a += b;
@@ -181,8 +187,12 @@ pub struct Counters {
     pub tcp: TcpStats,
     /// The flow tables.
     pub flows: FlowStats,
-    /// SIP messages.
+    /// SIP messages over UDP.
     pub sip: SipCounters,
+    /// SIP messages over TCP (framed from the reassembled streams).
+    pub sip_tcp: SipCounters,
+    /// SIP messages over TCP, all of them.
+    pub sip_tcp_messages: u64,
     /// TCP stream bytes delivered in order to the application layer.
     pub stream_bytes: u64,
     /// TCP connections closed, as seen by the application layer.
@@ -241,6 +251,8 @@ impl Counters {
         d.overlap_mismatches += e.overlap_mismatches;
         d.invalid += e.invalid;
         self.sip.merge(&o.sip);
+        self.sip_tcp.merge(&o.sip_tcp);
+        self.sip_tcp_messages += o.sip_tcp_messages;
         self.flows.created += o.flows.created;
         self.flows.table.merge(&o.flows.table);
         let (t, u) = (&mut self.tcp, &o.tcp);

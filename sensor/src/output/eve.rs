@@ -143,14 +143,15 @@ pub fn stats_json(r: &Report) -> Json {
             )
         })
         .collect();
+    let sip = c.sip.merged(&c.sip_tcp);
     let sip_requests: Map<String, Json> = SIP_METHODS
         .iter()
-        .zip(c.sip.requests)
+        .zip(sip.requests)
         .map(|(m, n)| ((*m).to_owned(), json!(n)))
         .collect();
     let sip_responses: Map<String, Json> = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
         .iter()
-        .zip(c.sip.responses)
+        .zip(sip.responses)
         .map(|(k, n)| ((*k).to_owned(), json!(n)))
         .collect();
     json!({
@@ -180,6 +181,7 @@ pub fn stats_json(r: &Report) -> Json {
                 "invalid": c.defrag.invalid,
             },
             "sip": {
+                "messages": { "udp": c.get(Proto::Sip), "tcp": c.sip_tcp_messages },
                 "requests": sip_requests,
                 "responses": sip_responses,
             },

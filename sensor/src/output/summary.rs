@@ -67,17 +67,18 @@ pub fn render(r: &Report, output: &str) -> String {
         c.defrag.evicted,
         c.defrag.overlaps
     );
-    let req: u64 = c.sip.requests.iter().sum();
-    let rsp: u64 = c.sip.responses.iter().sum();
+    let sip = c.sip.merged(&c.sip_tcp);
+    let req: u64 = sip.requests.iter().sum();
+    let rsp: u64 = sip.responses.iter().sum();
     let methods: Vec<String> = crate::stats::SIP_METHODS
         .iter()
-        .zip(c.sip.requests)
+        .zip(sip.requests)
         .filter(|(_, n)| *n > 0)
         .map(|(m, n)| format!("{m} {n}"))
         .collect();
     let classes: Vec<String> = ["1xx", "2xx", "3xx", "4xx", "5xx", "6xx"]
         .iter()
-        .zip(c.sip.responses)
+        .zip(sip.responses)
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
@@ -90,8 +91,10 @@ pub fn render(r: &Report, output: &str) -> String {
     };
     let _ = writeln!(
         s,
-        "  sip (udp)     {:>12}   requests {req} ({})  responses {rsp} ({})",
+        "  sip           {:>12}   udp {} tcp {}  requests {req} ({})  responses {rsp} ({})",
         req + rsp,
+        c.get(Proto::Sip),
+        c.sip_tcp_messages,
         dash(methods),
         dash(classes)
     );

@@ -14,28 +14,193 @@ use callguard_parsers::link::{self, LinkType, Net, Transport};
 use callguard_rules::event::{ArpSeen, Event, Payload, TcpConn};
 use callguard_rules::time::PacketTime;
 
-use crate::stats::{Counters, Proto};
+use crate::stats::{Counters, Proto, SipCounters};
+use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
 use flow::{FlowKey, FlowTable};
 use reasm::{CloseReason, ConnInfo, Dir, Handshake, StreamHandler, TcpConfig, TcpTable};
 
-/// The application layer of TCP streams: where SIP over TCP will be framed. For now it counts what the
-/// reassembler delivers, which is the seam the SIP issue plugs into.
+/// Streams the application layer frames at once (per direction); beyond this the oldest is forgotten.
+pub const MAX_SIP_STREAMS: usize = 16_384;
+/// A stream idle this long (packet time) loses its partial message.
+pub const SIP_STREAM_IDLE_SECS: u64 = 300;
+
+/// Whether a stream direction carries SIP, decided on its first line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum StreamKind {
+    /// Not enough bytes yet to tell (a first segment may end inside the request line).
+    #[default]
+    Unknown,
+    /// SIP: framed message by message.
+    Sip,
+    /// Something else (TLS, ...): only counted.
+    Other,
+}
+
+/// Bytes of a stream's start held at most while deciding whether it is SIP.
+const SIP_DECIDE_BYTES: usize = 512;
+
+/// What the application layer knows of one direction of a TCP stream.
 #[derive(Debug, Default)]
+struct StreamState {
+    kind: StreamKind,
+    /// Bytes of a message not complete yet (at most `sip::MAX_MESSAGE_LEN`).
+    pending: Vec<u8>,
+}
+
+/// The application layer of TCP streams: SIP over TCP framed by Content-Length (RFC 3261 §18.3), several
+/// messages per segment or one message over several segments, keep-alives skipped. Streams whose first bytes
+/// are not SIP (TLS, anything else) are only counted. This is where SIP events over TCP are made next.
+#[derive(Debug)]
 pub struct AppLayer {
     stream_bytes: u64,
     closed: u64,
+    streams: BoundedMap<(std::net::SocketAddr, std::net::SocketAddr), StreamState>,
+    sip: SipCounters,
+    sip_messages: u64,
+    sip_malformed: u64,
+}
+
+impl Default for AppLayer {
+    fn default() -> Self {
+        Self {
+            stream_bytes: 0,
+            closed: 0,
+            streams: BoundedMap::new(
+                MAX_SIP_STREAMS,
+                std::time::Duration::from_secs(SIP_STREAM_IDLE_SECS),
+            ),
+            sip: SipCounters::default(),
+            sip_messages: 0,
+            sip_malformed: 0,
+        }
+    }
+}
+
+fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::SocketAddr) {
+    match dir {
+        Dir::ToServer => (conn.client, conn.server),
+        Dir::ToClient => (conn.server, conn.client),
+    }
+}
+
+impl AppLayer {
+    fn message(&mut self, bytes: &[u8]) {
+        if callguard_parsers::sip::is_keepalive(bytes) {
+            return;
+        }
+        match callguard_parsers::sip::Message::parse(bytes) {
+            Ok(m) => {
+                self.sip_messages += 1;
+                if let Some(method) = m.method() {
+                    self.sip.request(method.as_str());
+                } else if let Some(status) = m.status() {
+                    self.sip.response(status);
+                }
+            }
+            Err(_) => self.sip_malformed += 1,
+        }
+    }
 }
 
 impl StreamHandler for AppLayer {
-    fn on_data(&mut self, _conn: &ConnInfo, _dir: Dir, _ts: PacketTime, data: &[u8]) {
+    fn on_data(&mut self, conn: &ConnInfo, dir: Dir, ts: PacketTime, data: &[u8]) {
+        use callguard_parsers::sip;
         self.stream_bytes += data.len() as u64;
+        let key = stream_key(conn, dir);
+        let st = self
+            .streams
+            .get_or_insert_with(key, ts, StreamState::default);
+        let mut kind = st.kind;
+        if kind == StreamKind::Other {
+            return;
+        }
+        let mut pending = std::mem::take(&mut st.pending);
+        let from_data = pending.is_empty() && kind == StreamKind::Sip;
+        if !from_data {
+            pending.extend_from_slice(data);
+        }
+        if kind == StreamKind::Unknown {
+            // Decide on the first line: wait for it (a first segment may stop inside "REGISTER").
+            let line_done = pending.iter().any(|b| matches!(b, b'\r' | b'\n'))
+                || pending.len() >= SIP_DECIDE_BYTES;
+            kind = match (
+                line_done,
+                sip::probe(&pending) || sip::is_keepalive(&pending),
+            ) {
+                (false, _) => StreamKind::Unknown,
+                (true, true) => StreamKind::Sip,
+                (true, false) => StreamKind::Other,
+            };
+            if kind != StreamKind::Sip {
+                if kind == StreamKind::Other {
+                    pending = Vec::new();
+                }
+                if let Some(st) = self.streams.get_mut(&key, ts) {
+                    st.kind = kind;
+                    st.pending = pending;
+                }
+                return;
+            }
+        }
+        // Frame every complete message; keep the tail of an incomplete one for the next segment.
+        let (off, broken) = {
+            let source: &[u8] = if from_data { data } else { &pending };
+            let mut off = 0;
+            let mut broken = false;
+            while let Some(rest) = source.get(off..).filter(|r| !r.is_empty()) {
+                match sip::frame(rest) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if let Some(m) = rest.get(..n) {
+                            self.message(m);
+                        }
+                        off += n;
+                    }
+                    Err(e) if matches!(e.kind, callguard_parsers::ErrorKind::Incomplete { .. }) => {
+                        break;
+                    }
+                    Err(_) => {
+                        // Not SIP any more, or a broken length: stop framing this stream.
+                        self.sip_malformed += 1;
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            (off, broken)
+        };
+        if broken {
+            pending = Vec::new();
+        } else if from_data {
+            pending.extend_from_slice(data.get(off..).unwrap_or(&[]));
+        } else {
+            pending.drain(..off.min(pending.len()));
+        }
+        if broken || pending.len() > sip::MAX_MESSAGE_LEN {
+            kind = StreamKind::Other;
+            pending = Vec::new();
+        }
+        if let Some(st) = self.streams.get_mut(&key, ts) {
+            st.kind = kind;
+            st.pending = pending;
+        }
     }
 
-    fn on_gap(&mut self, _conn: &ConnInfo, _dir: Dir, _skipped: u64) {}
+    fn on_gap(&mut self, conn: &ConnInfo, dir: Dir, _skipped: u64) {
+        // A hole in the stream: the partial message is lost; the next bytes may start a new one.
+        if let Some(st) = self
+            .streams
+            .get_mut(&stream_key(conn, dir), PacketTime::ZERO)
+        {
+            st.pending.clear();
+        }
+    }
 
-    fn on_close(&mut self, _conn: &ConnInfo, _reason: CloseReason) {
+    fn on_close(&mut self, conn: &ConnInfo, _reason: CloseReason) {
         self.closed += 1;
+        self.streams.remove(&(conn.client, conn.server));
+        self.streams.remove(&(conn.server, conn.client));
     }
 }
 
@@ -276,6 +441,76 @@ impl Worker {
         c.flows = self.flows.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
+        c.sip_tcp = self.app.sip;
+        c.sip_tcp_messages = self.app.sip_messages;
+        if let Some(m) = c.malformed.get_mut(callguard_parsers::Layer::Sip.index()) {
+            *m += self.app.sip_malformed;
+        }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGISTER: &[u8] = b"REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.11:41000;branch=z9hG4bK1\r\n\
+From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\nContent-Length: 4\r\n\r\nbody";
+
+    fn conn() -> ConnInfo {
+        ConnInfo {
+            client: "10.0.0.11:41000".parse().unwrap(),
+            server: "10.0.0.1:5060".parse().unwrap(),
+            start: PacketTime::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_sip_message_split_anywhere_is_framed_once() {
+        for cut in 1..REGISTER.len() {
+            let mut app = AppLayer::default();
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[..cut]);
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[cut..]);
+            assert_eq!(app.sip_messages, 1, "cut at {cut}");
+            assert_eq!(app.sip.requests[4], 1, "REGISTER counted, cut at {cut}");
+            assert_eq!(app.sip_malformed, 0);
+        }
+    }
+
+    #[test]
+    fn several_messages_in_one_segment_and_keepalives_are_framed() {
+        let mut app = AppLayer::default();
+        let mut seg = b"\r\n\r\n".to_vec();
+        seg.extend_from_slice(REGISTER);
+        seg.extend_from_slice(REGISTER);
+        seg.extend_from_slice(&REGISTER[..20]);
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &seg);
+        assert_eq!(app.sip_messages, 2);
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[20..]);
+        assert_eq!(app.sip_messages, 3);
+    }
+
+    #[test]
+    fn tls_and_other_streams_are_left_alone() {
+        let mut app = AppLayer::default();
+        let hello = [
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, b'\r', b'\n',
+        ];
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &hello);
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
+        assert_eq!(
+            app.sip_messages, 0,
+            "a stream that did not start as SIP is not framed"
+        );
+        assert_eq!(app.stream_bytes, (hello.len() + REGISTER.len()) as u64);
+    }
+
+    #[test]
+    fn a_gap_drops_the_partial_message_and_framing_resumes() {
+        let mut app = AppLayer::default();
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[..40]);
+        app.on_gap(&conn(), Dir::ToServer, 100);
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
+        assert_eq!(app.sip_messages, 1);
     }
 }
