@@ -1,41 +1,19 @@
 //! The zero-copy promise of `sdp`, tested: parsing each vector and walking every media section, attribute,
 //! codec and line (formatting them too) allocates nothing.
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
-#![expect(
-    unsafe_code,
-    reason = "a global allocator is the only way to count allocations"
-)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use callguard_parsers::sdp::Session;
 
-struct Counting;
+#[expect(
+    unsafe_code,
+    reason = "a global allocator is the only way to count allocations"
+)]
+mod common;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use common::ALLOCS;
 
 /// A `fmt::Write` that keeps nothing, so `Display` and `Debug` run without a `String`.
 struct Sink(usize);
