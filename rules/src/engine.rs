@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use crate::alert::Alert;
+use crate::calls::{CallRecord, CallStats, CallTracker};
 use crate::config::Config;
 use crate::detector::{Context, Detector};
 use crate::detectors;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, Payload};
 use crate::table::{BoundedMap, TableStats};
 use crate::time::PacketTime;
 
@@ -33,6 +34,7 @@ pub struct Engine {
     raised: Vec<Alert>,
     out: Vec<Alert>,
     stats: EngineStats,
+    calls: CallTracker,
 }
 
 impl Engine {
@@ -53,6 +55,7 @@ impl Engine {
             raised: Vec::new(),
             out: Vec::new(),
             stats: EngineStats::default(),
+            calls: CallTracker::default(),
         }
     }
 
@@ -85,6 +88,7 @@ impl Engine {
             d.on_tick(now, &mut cx);
         }
         self.suppress.expire(now);
+        self.calls.expire(now);
         self.flush_raised();
     }
 
@@ -97,6 +101,9 @@ impl Engine {
         }
         if kind == EventKind::Clock {
             return;
+        }
+        if let Payload::Sip(m) = &ev.payload {
+            self.calls.on_sip(ev.ts, m);
         }
         let now = self.now;
         for d in &mut self.detectors {
@@ -111,6 +118,17 @@ impl Engine {
     /// End of input: a last tick so that open windows are judged.
     pub fn finish(&mut self) {
         self.tick();
+        self.calls.finish();
+    }
+
+    /// Takes the records of the calls that ended, in the order they ended.
+    pub fn drain_records(&mut self) -> std::vec::Drain<'_, CallRecord> {
+        self.calls.drain()
+    }
+
+    /// Call counters.
+    pub fn call_stats(&self) -> CallStats {
+        self.calls.stats()
     }
 
     fn flush_raised(&mut self) {
@@ -142,7 +160,10 @@ impl Engine {
 
     /// Every table of the engine and its detectors, named `detector.table`.
     pub fn tables(&self) -> Vec<(String, TableStats)> {
-        let mut v = vec![("engine.suppression".to_owned(), self.suppress.stats())];
+        let mut v = vec![
+            ("engine.suppression".to_owned(), self.suppress.stats()),
+            ("engine.calls".to_owned(), self.calls.table()),
+        ];
         for d in &self.detectors {
             for (name, s) in d.tables() {
                 v.push((format!("{}.{name}", d.meta().slug), s));

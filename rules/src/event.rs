@@ -35,6 +35,8 @@ pub enum Payload {
     TcpEstablished(TcpConn),
     /// An RST answering a SYN: the server refused the attempt (port closed or rejected).
     TcpRefused(TcpConn),
+    /// A SIP message (over UDP, or framed from a TCP stream).
+    Sip(Box<SipSeen>),
     /// Packet time entered a new second. The dispatcher injects one per second of capture, so that windows
     /// close and idle state expires on quiet links exactly as often with 1 worker as with N. Detectors never
     /// see it; the engine only moves its clock.
@@ -74,6 +76,59 @@ impl ArpSeen {
     }
 }
 
+/// How a SIP message travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SipTransport {
+    /// UDP.
+    Udp,
+    /// TCP (not TLS: encrypted SIP is not read).
+    Tcp,
+}
+
+impl SipTransport {
+    /// Upper-case name, as in a Via header.
+    pub fn name(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "UDP",
+            SipTransport::Tcp => "TCP",
+        }
+    }
+}
+
+/// A SIP message, summarised by the worker that parsed it. Owned and bounded (every text field is cut to
+/// a fixed length by the worker); credentials and keys are never copied here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipSeen {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport.
+    pub transport: SipTransport,
+    /// The request method, for a request.
+    pub method: Option<Box<str>>,
+    /// The status code, for a response.
+    pub status: Option<u16>,
+    /// Call-ID.
+    pub call_id: Box<str>,
+    /// The user part of the From URI.
+    pub from_user: Option<Box<str>>,
+    /// The From tag.
+    pub from_tag: Option<Box<str>>,
+    /// The user part of the To URI.
+    pub to_user: Option<Box<str>>,
+    /// The To tag.
+    pub to_tag: Option<Box<str>>,
+    /// CSeq number.
+    pub cseq: u32,
+    /// CSeq method.
+    pub cseq_method: Box<str>,
+    /// User-Agent (requests) or Server (responses).
+    pub user_agent: Option<Box<str>>,
+    /// The body is SDP.
+    pub has_sdp: bool,
+}
+
 /// The two ends of a TCP connection attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpConn {
@@ -93,11 +148,18 @@ pub enum EventKind {
     TcpHandshake = 1,
     /// [`Payload::Clock`].
     Clock = 2,
+    /// [`Payload::Sip`].
+    Sip = 3,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 3] = [EventKind::Arp, EventKind::TcpHandshake, EventKind::Clock];
+    pub const ALL: [EventKind; 4] = [
+        EventKind::Arp,
+        EventKind::TcpHandshake,
+        EventKind::Clock,
+        EventKind::Sip,
+    ];
 
     /// Lower-case name, for counters.
     pub fn name(self) -> &'static str {
@@ -105,6 +167,7 @@ impl EventKind {
             EventKind::Arp => "arp",
             EventKind::TcpHandshake => "tcp_handshake",
             EventKind::Clock => "clock",
+            EventKind::Sip => "sip",
         }
     }
 }
@@ -119,6 +182,7 @@ impl Payload {
             | Payload::TcpEstablished(_)
             | Payload::TcpRefused(_) => EventKind::TcpHandshake,
             Payload::Clock => EventKind::Clock,
+            Payload::Sip(_) => EventKind::Sip,
         }
     }
 }

@@ -19,6 +19,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod alert;
+pub mod calls;
 pub mod config;
 pub mod detector;
 pub mod detectors;

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use callguard_parsers::link::{self, LinkType};
 use callguard_rules::alert::Alert;
+use callguard_rules::calls::{CallRecord, CallStats};
 use callguard_rules::config::Config;
 use callguard_rules::engine::{Engine, EngineStats};
 use callguard_rules::event::{Event, Payload};
@@ -75,6 +76,11 @@ pub struct Options {
 pub trait AlertSink: Send {
     /// Writes one alert.
     fn alert(&mut self, a: &Alert) -> io::Result<()>;
+
+    /// Writes the record of a call that ended.
+    fn call(&mut self, _r: &CallRecord) -> io::Result<()> {
+        Ok(())
+    }
 
     /// Writes a periodic statistics snapshot (live mode).
     fn stats(&mut self, _r: &Report) -> io::Result<()> {
@@ -142,6 +148,8 @@ pub struct Report {
     pub counters: Counters,
     /// Engine counters.
     pub engine: EngineStats,
+    /// Calls followed.
+    pub calls: CallStats,
     /// Every engine and detector table.
     pub tables: Vec<(String, TableStats)>,
     /// Alerts by detector slug.
@@ -635,6 +643,9 @@ impl Output<'_> {
     }
 
     fn emit(&mut self, engine: &mut Engine) {
+        for r in engine.drain_records() {
+            self.write(|s| s.call(&r));
+        }
         for a in engine.drain_alerts() {
             self.write(|s| s.alert(&a));
             let t = self
@@ -730,6 +741,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
                     r.counters.merge(c);
                 }
                 r.engine = engine.stats().clone();
+                r.calls = engine.call_stats();
                 r.tables = engine.tables();
                 r.alerts = sorted_tallies(&out.tallies);
                 r.packets_read = LiveCounters::get(&shared.packets_read);
@@ -825,6 +837,7 @@ fn join(
     match engine.join() {
         Ok(out) => {
             report.engine = out.engine.stats().clone();
+            report.calls = out.engine.call_stats();
             report.tables = out.engine.tables();
             report.alerts = out.tallies;
             report.output_error = out.output_error;

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use callguard_parsers::Layer;
 use callguard_parsers::arp::MacDisplay;
 use callguard_rules::alert::{Alert, Value};
+use callguard_rules::calls::{CallRecord, Party};
 use callguard_rules::event::EventKind;
+use callguard_rules::event::SipTransport;
 use callguard_rules::time::PacketTime;
 use serde_json::{Map, Value as Json, json};
 
@@ -102,6 +104,53 @@ pub fn alert_json(a: &Alert) -> Json {
     Json::Object(o)
 }
 
+/// The EVE object of a call record: `src` is the caller, `dest` where its INVITE went.
+pub fn call_json(r: &CallRecord) -> Json {
+    let ms = |a: PacketTime, b: PacketTime| {
+        json!(u64::try_from(b.since(a).as_millis()).unwrap_or(u64::MAX))
+    };
+    let mut call = Map::new();
+    call.insert("call_id".into(), json!(r.call_id));
+    call.insert("from".into(), json!(r.caller));
+    call.insert("to".into(), json!(r.callee));
+    call.insert(
+        "user_agents".into(),
+        json!({"caller": r.caller_agent, "callee": r.callee_agent}),
+    );
+    call.insert("transport".into(), json!(r.transport.name()));
+    call.insert("start".into(), json!(timestamp(r.start)));
+    call.insert("end".into(), json!(timestamp(r.end)));
+    if let Some(t) = r.ringing {
+        call.insert("ringing_ms".into(), ms(r.start, t));
+    }
+    if let Some(t) = r.answered {
+        call.insert("setup_ms".into(), ms(r.start, t));
+        call.insert("duration_ms".into(), ms(t, r.end));
+    }
+    call.insert("status".into(), json!(r.status));
+    call.insert("end_reason".into(), json!(r.reason.name()));
+    if let Some(p) = r.ended_by {
+        call.insert(
+            "ended_by".into(),
+            json!(match p {
+                Party::Caller => "caller",
+                Party::Callee => "callee",
+            }),
+        );
+    }
+    call.insert("sip_messages".into(), json!(r.messages));
+    json!({
+        "timestamp": timestamp(r.start),
+        "event_type": "call",
+        "src_ip": r.caller_addr.ip().to_string(),
+        "src_port": r.caller_addr.port(),
+        "dest_ip": r.callee_addr.ip().to_string(),
+        "dest_port": r.callee_addr.port(),
+        "proto": match r.transport { SipTransport::Udp => "UDP", SipTransport::Tcp => "TCP" },
+        "call": Json::Object(call),
+    })
+}
+
 /// The final `stats` event: deterministic figures only (no wall clock, no per-worker caps), so the same
 /// capture gives the same line whatever the number of workers.
 pub fn stats_json(r: &Report) -> Json {
@@ -180,6 +229,11 @@ pub fn stats_json(r: &Report) -> Json {
                 "overlaps": c.defrag.overlaps,
                 "invalid": c.defrag.invalid,
             },
+            "calls": {
+                "started": r.calls.started,
+                "answered": r.calls.answered,
+                "records": r.calls.records,
+            },
             "sip": {
                 "messages": { "udp": c.get(Proto::Sip), "tcp": c.sip_tcp_messages },
                 "requests": sip_requests,
@@ -246,6 +300,10 @@ impl<W: Write> EveWriter<W> {
 impl<W: Write + Send> AlertSink for EveWriter<W> {
     fn alert(&mut self, a: &Alert) -> io::Result<()> {
         self.line(&alert_json(a))
+    }
+
+    fn call(&mut self, r: &CallRecord) -> io::Result<()> {
+        self.line(&call_json(r))
     }
 
     fn stats(&mut self, r: &Report) -> io::Result<()> {

@@ -100,6 +100,11 @@ pub fn render(r: &Report, output: &str) -> String {
     );
     let _ = writeln!(
         s,
+        "  calls         {:>12}   answered {}  records {}",
+        r.calls.started, r.calls.answered, r.calls.records
+    );
+    let _ = writeln!(
+        s,
         "  flows         {:>12}   active {}  evicted {}  expired {}",
         c.flows.created, c.flows.table.len, c.flows.table.evicted, c.flows.table.expired
     );

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use callguard_parsers::ErrorKind;
 use callguard_parsers::link::{self, LinkType, Net, Transport};
-use callguard_rules::event::{ArpSeen, Event, Payload, TcpConn};
+use callguard_rules::event::{ArpSeen, Event, Payload, SipSeen, SipTransport, TcpConn};
 use callguard_rules::time::PacketTime;
 
 use crate::stats::{Counters, Proto, SipCounters};
@@ -59,6 +59,8 @@ pub struct AppLayer {
     sip: SipCounters,
     sip_messages: u64,
     sip_malformed: u64,
+    /// SIP messages framed from the segment being handled, for the worker to send on.
+    events: Vec<SipSeen>,
 }
 
 impl Default for AppLayer {
@@ -73,8 +75,50 @@ impl Default for AppLayer {
             sip: SipCounters::default(),
             sip_messages: 0,
             sip_malformed: 0,
+            events: Vec::new(),
         }
     }
+}
+
+/// Longest text a SIP summary keeps of one field (Call-ID, user, tag, User-Agent): bounded events whatever
+/// a packet says.
+pub const MAX_SIP_FIELD: usize = 256;
+
+fn cut(s: &str) -> Box<str> {
+    let mut end = s.len().min(MAX_SIP_FIELD);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().into()
+}
+
+/// The summary of a parsed SIP message the engine follows calls with; `None` without a Call-ID or CSeq.
+fn sip_seen(
+    m: &callguard_parsers::sip::Message<'_>,
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    transport: SipTransport,
+) -> Option<SipSeen> {
+    let call_id = m.call_id()?;
+    let cseq = m.cseq()?;
+    let from = m.from();
+    let to = m.to();
+    Some(SipSeen {
+        src,
+        dst,
+        transport,
+        method: m.method().map(|x| cut(x.as_str())),
+        status: m.status(),
+        call_id: cut(call_id),
+        from_user: from.as_ref().and_then(|f| f.uri().user().map(cut)),
+        from_tag: from.as_ref().and_then(|f| f.tag().map(cut)),
+        to_user: to.as_ref().and_then(|t| t.uri().user().map(cut)),
+        to_tag: to.as_ref().and_then(|t| t.tag().map(cut)),
+        cseq: cseq.number,
+        cseq_method: cut(cseq.method.as_str()),
+        user_agent: m.user_agent().or_else(|| m.server()).map(cut),
+        has_sdp: m.is_sdp(),
+    })
 }
 
 fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::SocketAddr) {
@@ -85,7 +129,7 @@ fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::Soc
 }
 
 impl AppLayer {
-    fn message(&mut self, bytes: &[u8]) {
+    fn message(&mut self, bytes: &[u8], src: std::net::SocketAddr, dst: std::net::SocketAddr) {
         if callguard_parsers::sip::is_keepalive(bytes) {
             return;
         }
@@ -97,6 +141,8 @@ impl AppLayer {
                 } else if let Some(status) = m.status() {
                     self.sip.response(status);
                 }
+                self.events
+                    .extend(sip_seen(&m, src, dst, SipTransport::Tcp));
             }
             Err(_) => self.sip_malformed += 1,
         }
@@ -153,7 +199,7 @@ impl StreamHandler for AppLayer {
                     Ok(0) => break,
                     Ok(n) => {
                         if let Some(m) = rest.get(..n) {
-                            self.message(m);
+                            self.message(m, key.0, key.1);
                         }
                         off += n;
                     }
@@ -343,13 +389,28 @@ impl Worker {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
                 self.counters.udp_payload_bytes += u.payload.len() as u64;
-                self.udp_payload(u.payload);
+                self.udp_payload(
+                    seq,
+                    ts,
+                    SocketAddr::new(src, u.sport),
+                    SocketAddr::new(dst, u.dport),
+                    u.payload,
+                    out,
+                );
             }
             Transport::Tcp(t) => {
                 self.counters.count(Proto::Tcp);
                 let s = SocketAddr::new(src, t.sport);
                 let d = SocketAddr::new(dst, t.dport);
-                let payload = match self.tcp.segment(ts, s, d, &t, &mut self.app) {
+                let hs = self.tcp.segment(ts, s, d, &t, &mut self.app);
+                for e in self.app.events.drain(..) {
+                    out.push(Event {
+                        seq,
+                        ts,
+                        payload: Payload::Sip(Box::new(e)),
+                    });
+                }
+                let payload = match hs {
                     Handshake::None => return,
                     Handshake::Syn => Payload::TcpSyn(TcpConn {
                         client: s,
@@ -381,9 +442,17 @@ impl Worker {
     /// Classifies a UDP payload by its content, on any port: SIP, or one of the media-port protocols of
     /// RFC 7983 (RTP, RTCP, STUN, DTLS). This is the seam where SIP and media events are made next.
     #[inline]
-    fn udp_payload(&mut self, payload: &[u8]) {
+    fn udp_payload(
+        &mut self,
+        seq: u64,
+        ts: PacketTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        out: &mut Vec<Event>,
+    ) {
         if callguard_parsers::sip::probe(payload) {
-            self.sip(payload);
+            self.sip(seq, ts, src, dst, payload, out);
             return;
         }
         use callguard_parsers::rtp::{self, Kind};
@@ -403,7 +472,15 @@ impl Worker {
     /// A UDP payload that looks like SIP (rare next to media: kept out of line).
     #[cold]
     #[inline(never)]
-    fn sip(&mut self, payload: &[u8]) {
+    fn sip(
+        &mut self,
+        seq: u64,
+        ts: PacketTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        out: &mut Vec<Event>,
+    ) {
         match callguard_parsers::sip::Message::parse(payload) {
             Ok(m) => {
                 self.counters.count(Proto::Sip);
@@ -411,6 +488,13 @@ impl Worker {
                     self.counters.sip.request(method.as_str());
                 } else if let Some(status) = m.status() {
                     self.counters.sip.response(status);
+                }
+                if let Some(e) = sip_seen(&m, src, dst, SipTransport::Udp) {
+                    out.push(Event {
+                        seq,
+                        ts,
+                        payload: Payload::Sip(Box::new(e)),
+                    });
                 }
             }
             Err(_) => self.counters.malformed(callguard_parsers::Layer::Sip),
@@ -426,11 +510,15 @@ impl Worker {
         self.defrag.expire(now);
         self.flows.expire(now);
         self.tcp.expire(now, &mut self.app);
+        // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
+        // counted, not followed.
+        self.app.events.clear();
     }
 
     /// End of input: deliver what TCP still buffers and close every stream.
     pub fn finish(&mut self) {
         self.tcp.flush(&mut self.app);
+        self.app.events.clear();
     }
 
     /// The counters, with the tables' figures filled in.
