@@ -103,17 +103,8 @@ pub struct FanoutGroup {
     pub mode: FanoutMode,
 }
 
-/// Kernel counters of one socket (`PACKET_STATISTICS`, `struct tpacket_stats_v3`), cumulative since
-/// [`AfPacket::open`].
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct KernelStats {
-    /// Packets that reached the socket, including the dropped ones (the kernel adds `drops` into this count).
-    pub packets: u64,
-    /// Packets dropped because no block was free (the ring was full) or memory ran out.
-    pub drops: u64,
-    /// Times the ring froze: every block was owned by user space and the kernel had to wait for one.
-    pub freezes: u64,
-}
+/// Kernel counters of one socket, cumulative since [`AfPacket::open`]: the type all live sources share.
+pub use crate::capture::live::KernelStats;
 
 /// A `TPACKET_V3` block that does not hold what its header says. Offsets are from the start of the block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

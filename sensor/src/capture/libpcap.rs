@@ -301,6 +301,7 @@ impl crate::capture::live::LiveSource for LibpcapLive {
         Ok(crate::capture::live::KernelStats {
             packets: u64::from(s.received),
             drops: u64::from(s.dropped) + u64::from(s.if_dropped),
+            freezes: 0,
         })
     }
 }

@@ -10,13 +10,17 @@ use callguard_rules::time::PacketTime;
 
 use crate::capture::RawPacket;
 
-/// Counters the kernel keeps for a capture socket (cumulative since it was opened).
+/// Counters the kernel keeps for a capture socket (cumulative since it was opened; for AF_PACKET,
+/// `PACKET_STATISTICS` with `struct tpacket_stats_v3`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct KernelStats {
     /// Packets the kernel handed to the socket, including the ones it then dropped.
     pub packets: u64,
-    /// Packets dropped because the ring was full.
+    /// Packets dropped because the ring was full (or memory ran out).
     pub drops: u64,
+    /// Times an AF_PACKET ring froze: every block was owned by user space and the kernel had to wait for one
+    /// (0 for other sources).
+    pub freezes: u64,
 }
 
 /// A source of packets that arrive in real time.
@@ -109,6 +113,7 @@ impl LiveSource for MemorySource {
         Ok(KernelStats {
             packets: self.next as u64,
             drops: 0,
+            freezes: 0,
         })
     }
 
@@ -132,10 +137,6 @@ impl LiveSource for crate::capture::af_packet::AfPacket {
     }
 
     fn kernel_stats(&mut self) -> io::Result<KernelStats> {
-        let k = self.stats()?;
-        Ok(KernelStats {
-            packets: k.packets,
-            drops: k.drops,
-        })
+        self.stats()
     }
 }

@@ -56,10 +56,16 @@ pub struct AppLayer {
     stream_bytes: u64,
     closed: u64,
     streams: BoundedMap<(std::net::SocketAddr, std::net::SocketAddr), StreamState>,
-    sip: SipCounters,
-    sip_messages: u64,
-    sip_malformed: u64,
-    /// SIP messages framed from the segment being handled, for the worker to send on.
+    tally: SipTally,
+}
+
+/// What SIP over TCP produced: counters, and the messages framed from the segment being handled, for the
+/// worker to send on.
+#[derive(Debug, Default)]
+struct SipTally {
+    counts: SipCounters,
+    messages: u64,
+    malformed: u64,
     events: Vec<SipSeen>,
 }
 
@@ -72,10 +78,7 @@ impl Default for AppLayer {
                 MAX_SIP_STREAMS,
                 std::time::Duration::from_secs(SIP_STREAM_IDLE_SECS),
             ),
-            sip: SipCounters::default(),
-            sip_messages: 0,
-            sip_malformed: 0,
-            events: Vec::new(),
+            tally: SipTally::default(),
         }
     }
 }
@@ -128,23 +131,23 @@ fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::Soc
     }
 }
 
-impl AppLayer {
+impl SipTally {
     fn message(&mut self, bytes: &[u8], src: std::net::SocketAddr, dst: std::net::SocketAddr) {
         if callguard_parsers::sip::is_keepalive(bytes) {
             return;
         }
         match callguard_parsers::sip::Message::parse(bytes) {
             Ok(m) => {
-                self.sip_messages += 1;
+                self.messages += 1;
                 if let Some(method) = m.method() {
-                    self.sip.request(method.as_str());
+                    self.counts.request(method.as_str());
                 } else if let Some(status) = m.status() {
-                    self.sip.response(status);
+                    self.counts.response(status);
                 }
                 self.events
                     .extend(sip_seen(&m, src, dst, SipTransport::Tcp));
             }
-            Err(_) => self.sip_malformed += 1,
+            Err(_) => self.malformed += 1,
         }
     }
 }
@@ -154,82 +157,66 @@ impl StreamHandler for AppLayer {
         use callguard_parsers::sip;
         self.stream_bytes += data.len() as u64;
         let key = stream_key(conn, dir);
-        let st = self
-            .streams
-            .get_or_insert_with(key, ts, StreamState::default);
-        let mut kind = st.kind;
-        if kind == StreamKind::Other {
+        // One lookup per segment: the stream's state is worked on in place, beside the tally.
+        let Self { streams, tally, .. } = self;
+        let st = streams.get_or_insert_with(key, ts, StreamState::default);
+        if st.kind == StreamKind::Other {
             return;
         }
-        let mut pending = std::mem::take(&mut st.pending);
-        let from_data = pending.is_empty() && kind == StreamKind::Sip;
+        let from_data = st.pending.is_empty() && st.kind == StreamKind::Sip;
         if !from_data {
-            pending.extend_from_slice(data);
+            st.pending.extend_from_slice(data);
         }
-        if kind == StreamKind::Unknown {
+        if st.kind == StreamKind::Unknown {
             // Decide on the first line: wait for it (a first segment may stop inside "REGISTER").
-            let line_done = pending.iter().any(|b| matches!(b, b'\r' | b'\n'))
-                || pending.len() >= SIP_DECIDE_BYTES;
-            kind = match (
-                line_done,
-                sip::probe(&pending) || sip::is_keepalive(&pending),
-            ) {
-                (false, _) => StreamKind::Unknown,
-                (true, true) => StreamKind::Sip,
-                (true, false) => StreamKind::Other,
-            };
-            if kind != StreamKind::Sip {
-                if kind == StreamKind::Other {
-                    pending = Vec::new();
-                }
-                if let Some(st) = self.streams.get_mut(&key, ts) {
-                    st.kind = kind;
-                    st.pending = pending;
-                }
+            let head = &st.pending;
+            let line_done =
+                head.iter().any(|b| matches!(b, b'\r' | b'\n')) || head.len() >= SIP_DECIDE_BYTES;
+            if !line_done {
                 return;
             }
+            if !(sip::probe(head) || sip::is_keepalive(head)) {
+                st.kind = StreamKind::Other;
+                st.pending = Vec::new();
+                return;
+            }
+            st.kind = StreamKind::Sip;
         }
         // Frame every complete message; keep the tail of an incomplete one for the next segment.
-        let (off, broken) = {
-            let source: &[u8] = if from_data { data } else { &pending };
-            let mut off = 0;
-            let mut broken = false;
-            while let Some(rest) = source.get(off..).filter(|r| !r.is_empty()) {
-                match sip::frame(rest) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        if let Some(m) = rest.get(..n) {
-                            self.message(m, key.0, key.1);
-                        }
-                        off += n;
+        let source: &[u8] = if from_data { data } else { &st.pending };
+        let mut off = 0;
+        let mut broken = false;
+        while let Some(rest) = source.get(off..).filter(|r| !r.is_empty()) {
+            match sip::frame(rest) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if let Some(m) = rest.get(..n) {
+                        tally.message(m, key.0, key.1);
                     }
-                    Err(e) if matches!(e.kind, callguard_parsers::ErrorKind::Incomplete { .. }) => {
-                        break;
-                    }
-                    Err(_) => {
-                        // Not SIP any more, or a broken length: stop framing this stream.
-                        self.sip_malformed += 1;
-                        broken = true;
-                        break;
-                    }
+                    off += n;
+                }
+                Err(e) if matches!(e.kind, callguard_parsers::ErrorKind::Incomplete { .. }) => {
+                    break;
+                }
+                Err(_) => {
+                    // Not SIP any more, or a broken length: stop framing this stream.
+                    tally.malformed += 1;
+                    broken = true;
+                    break;
                 }
             }
-            (off, broken)
-        };
+        }
         if broken {
-            pending = Vec::new();
+            st.pending = Vec::new();
         } else if from_data {
-            pending.extend_from_slice(data.get(off..).unwrap_or(&[]));
+            st.pending.extend_from_slice(data.get(off..).unwrap_or(&[]));
         } else {
-            pending.drain(..off.min(pending.len()));
+            let off = off.min(st.pending.len());
+            st.pending.drain(..off);
         }
-        if broken || pending.len() > sip::MAX_MESSAGE_LEN {
-            kind = StreamKind::Other;
-            pending = Vec::new();
-        }
-        if let Some(st) = self.streams.get_mut(&key, ts) {
-            st.kind = kind;
-            st.pending = pending;
+        if broken || st.pending.len() > sip::MAX_MESSAGE_LEN {
+            st.kind = StreamKind::Other;
+            st.pending = Vec::new();
         }
     }
 
@@ -403,7 +390,7 @@ impl Worker {
                 let s = SocketAddr::new(src, t.sport);
                 let d = SocketAddr::new(dst, t.dport);
                 let hs = self.tcp.segment(ts, s, d, &t, &mut self.app);
-                for e in self.app.events.drain(..) {
+                for e in self.app.tally.events.drain(..) {
                     out.push(Event {
                         seq,
                         ts,
@@ -512,13 +499,13 @@ impl Worker {
         self.tcp.expire(now, &mut self.app);
         // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
         // counted, not followed.
-        self.app.events.clear();
+        self.app.tally.events.clear();
     }
 
     /// End of input: deliver what TCP still buffers and close every stream.
     pub fn finish(&mut self) {
         self.tcp.flush(&mut self.app);
-        self.app.events.clear();
+        self.app.tally.events.clear();
     }
 
     /// The counters, with the tables' figures filled in.
@@ -529,10 +516,10 @@ impl Worker {
         c.flows = self.flows.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
-        c.sip_tcp = self.app.sip;
-        c.sip_tcp_messages = self.app.sip_messages;
+        c.sip_tcp = self.app.tally.counts;
+        c.sip_tcp_messages = self.app.tally.messages;
         if let Some(m) = c.malformed.get_mut(callguard_parsers::Layer::Sip.index()) {
-            *m += self.app.sip_malformed;
+            *m += self.app.tally.malformed;
         }
         c
     }
@@ -559,9 +546,12 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
             let mut app = AppLayer::default();
             app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[..cut]);
             app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[cut..]);
-            assert_eq!(app.sip_messages, 1, "cut at {cut}");
-            assert_eq!(app.sip.requests[4], 1, "REGISTER counted, cut at {cut}");
-            assert_eq!(app.sip_malformed, 0);
+            assert_eq!(app.tally.messages, 1, "cut at {cut}");
+            assert_eq!(
+                app.tally.counts.requests[4], 1,
+                "REGISTER counted, cut at {cut}"
+            );
+            assert_eq!(app.tally.malformed, 0);
         }
     }
 
@@ -573,9 +563,9 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
         seg.extend_from_slice(REGISTER);
         seg.extend_from_slice(&REGISTER[..20]);
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &seg);
-        assert_eq!(app.sip_messages, 2);
+        assert_eq!(app.tally.messages, 2);
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[20..]);
-        assert_eq!(app.sip_messages, 3);
+        assert_eq!(app.tally.messages, 3);
     }
 
     #[test]
@@ -587,7 +577,7 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &hello);
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
         assert_eq!(
-            app.sip_messages, 0,
+            app.tally.messages, 0,
             "a stream that did not start as SIP is not framed"
         );
         assert_eq!(app.stream_bytes, (hello.len() + REGISTER.len()) as u64);
@@ -599,6 +589,6 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &REGISTER[..40]);
         app.on_gap(&conn(), Dir::ToServer, 100);
         app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
-        assert_eq!(app.sip_messages, 1);
+        assert_eq!(app.tally.messages, 1);
     }
 }
