@@ -304,6 +304,12 @@ mod tests {
             cseq_method: cseq_method.into(),
             user_agent: Some("phone".into()),
             has_sdp: false,
+            sdp: None,
+            auth: None,
+            contact_user: None,
+            contact_addr: None,
+            via_addr: None,
+            via_count: 1,
         }
     }
 

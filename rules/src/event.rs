@@ -4,7 +4,7 @@
 //! packet that made it (assigned by the dispatcher in capture order), so the engine can merge the streams of
 //! any number of workers back into capture order: with 1 worker or N, detectors see the same sequence.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use callguard_parsers::link::Mac;
 
@@ -37,6 +37,12 @@ pub enum Payload {
     TcpRefused(TcpConn),
     /// A SIP message (over UDP, or framed from a TCP stream).
     Sip(Box<SipSeen>),
+    /// A new RTP stream: a source (address, port, SSRC) to a destination, confirmed over a few packets.
+    RtpStart(Box<RtpStart>),
+    /// An RTP stream ended (idle, evicted, or end of input), with its figures.
+    RtpEnd(Box<RtpEnd>),
+    /// An RTCP compound packet's sender and receiver reports.
+    Rtcp(Box<RtcpSeen>),
     /// Packet time entered a new second. The dispatcher injects one per second of capture, so that windows
     /// close and idle state expires on quiet links exactly as often with 1 worker as with N. Detectors never
     /// see it; the engine only moves its clock.
@@ -127,6 +133,351 @@ pub struct SipSeen {
     pub user_agent: Option<Box<str>>,
     /// The body is SDP.
     pub has_sdp: bool,
+    /// The SDP body, summarised (absent when there is none or it did not parse).
+    pub sdp: Option<Box<SdpSeen>>,
+    /// Credentials the message carries (Authorization or Proxy-Authorization), without the response.
+    pub auth: Option<Box<AuthSeen>>,
+    /// The user part of the first Contact URI.
+    pub contact_user: Option<Box<str>>,
+    /// The host of the first Contact URI with its port, when it is an IP address.
+    pub contact_addr: Option<SocketAddr>,
+    /// The sent-by of the first Via, when it is an IP address (the port defaults to 5060).
+    pub via_addr: Option<SocketAddr>,
+    /// Number of Via headers (hops the message went through).
+    pub via_count: u16,
+}
+
+/// Digest (or other) credentials of a request: who and how, never the response or a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSeen {
+    /// `Proxy-Authorization` rather than `Authorization`.
+    pub proxy: bool,
+    /// The scheme (`Digest`, `Basic`, ...).
+    pub scheme: Box<str>,
+    /// `username`.
+    pub username: Option<Box<str>>,
+    /// `realm`.
+    pub realm: Option<Box<str>>,
+    /// `algorithm` (absent means MD5 for Digest, RFC 2617 §3.2.2).
+    pub algorithm: Option<Box<str>>,
+    /// `qop` (absent: the RFC 2069 compatibility mode, no client nonce).
+    pub qop: Option<Box<str>>,
+}
+
+/// An SDP body: what the engine needs to tie media to calls and judge its protection. Key material is
+/// never copied (only the crypto suites).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SdpSeen {
+    /// The session-level connection address.
+    pub session_addr: Option<IpAddr>,
+    /// Media descriptions (at most a fixed number, in order).
+    pub media: Vec<MediaSeen>,
+}
+
+/// One `m=` line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MediaSeen {
+    /// `audio`, `video`, `image`, `application`, ...
+    pub kind: Box<str>,
+    /// Where the sender of this SDP wants to receive the media (media-level `c=`, else session-level).
+    pub addr: Option<IpAddr>,
+    /// The port (0: the stream is rejected or disabled).
+    pub port: u16,
+    /// Where it wants RTCP: `a=rtcp`, else the media port with `a=rtcp-mux`, else the next port.
+    pub rtcp_port: Option<u16>,
+    /// `a=rtcp-mux`.
+    pub rtcp_mux: bool,
+    /// The transport profile, as written (`RTP/AVP`, `RTP/SAVP`, `UDP/TLS/RTP/SAVPF`, ...).
+    pub proto: Box<str>,
+    /// The profile is secure (SAVP/SAVPF, or DTLS).
+    pub secure_profile: bool,
+    /// The profile is DTLS-SRTP (`UDP/TLS/RTP/...`).
+    pub dtls_profile: bool,
+    /// `a=crypto` suites offered (RFC 4568), at most a few; never the keys.
+    pub crypto_suites: Vec<Box<str>>,
+    /// Number of `a=crypto` lines (all of them, also beyond `crypto_suites`).
+    pub crypto_count: u16,
+    /// Whether some `a=crypto` line carries inline key material.
+    pub inline_keys: bool,
+    /// `a=fingerprint` (media level, else session level): hash function and value, lower case.
+    pub fingerprint: Option<(Box<str>, Box<str>)>,
+    /// `a=setup` role.
+    pub setup: Option<&'static str>,
+    /// `a=zrtp-hash` is present.
+    pub zrtp_hash: bool,
+    /// ICE is offered (`a=ice-ufrag` or candidates).
+    pub ice: bool,
+    /// Direction (`sendrecv`, `sendonly`, `recvonly`, `inactive`).
+    pub direction: &'static str,
+    /// `a=ptime`, ms.
+    pub ptime: Option<u32>,
+    /// The payload formats with their encoding and clock rate, at most a few.
+    pub codecs: Vec<CodecSeen>,
+}
+
+impl MediaSeen {
+    /// The encryption this description asks for.
+    pub fn encryption(&self) -> Encryption {
+        if self.dtls_profile || (self.fingerprint.is_some() && self.secure_profile) {
+            Encryption::DtlsSrtp
+        } else if self.secure_profile && self.crypto_count > 0 {
+            Encryption::SrtpSdes
+        } else if self.zrtp_hash {
+            Encryption::Zrtp
+        } else if self.secure_profile {
+            Encryption::Unknown
+        } else {
+            Encryption::Rtp
+        }
+    }
+
+    /// The codec of payload type `pt`, if listed.
+    pub fn codec(&self, pt: u8) -> Option<&CodecSeen> {
+        self.codecs.iter().find(|c| c.pt == pt)
+    }
+}
+
+/// A payload format of an `m=` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecSeen {
+    /// Payload type.
+    pub pt: u8,
+    /// Encoding name (`PCMU`, `opus`, ...), from `a=rtpmap` or the static table.
+    pub name: Box<str>,
+    /// Clock rate, Hz.
+    pub clock: u32,
+}
+
+/// How a media stream is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Encryption {
+    /// Plain RTP.
+    Rtp,
+    /// SRTP keyed by SDES (`a=crypto`, RFC 4568).
+    SrtpSdes,
+    /// SRTP keyed by DTLS (RFC 5763/5764).
+    DtlsSrtp,
+    /// SRTP keyed by ZRTP (RFC 6189).
+    Zrtp,
+    /// Not known (no signalling seen, and the media says nothing certain).
+    Unknown,
+}
+
+impl Encryption {
+    /// Every value, in output order.
+    pub const ALL: [Encryption; 5] = [
+        Encryption::Rtp,
+        Encryption::SrtpSdes,
+        Encryption::DtlsSrtp,
+        Encryption::Zrtp,
+        Encryption::Unknown,
+    ];
+
+    /// The EVE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encryption::Rtp => "rtp",
+            Encryption::SrtpSdes => "srtp-sdes",
+            Encryption::DtlsSrtp => "dtls-srtp",
+            Encryption::Zrtp => "zrtp",
+            Encryption::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the media is protected.
+    pub fn is_encrypted(self) -> bool {
+        matches!(
+            self,
+            Encryption::SrtpSdes | Encryption::DtlsSrtp | Encryption::Zrtp
+        )
+    }
+}
+
+/// One direction of an RTP stream: who sends, to whom, with which SSRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Synchronisation source.
+    pub ssrc: u32,
+}
+
+/// What the media itself says about its protection, from the first packets of a stream (no SDP needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MediaEvidence {
+    /// Packets whose payload size is exactly the codec's frame for their timestamp step (plain codec data:
+    /// 160 bytes of PCMU for 160 samples).
+    pub codec_sized: u32,
+    /// Packets whose payload is the codec's frame plus an SRTP authentication tag (4 or 10 bytes, RFC 3711).
+    pub tag_sized: u32,
+    /// Packets of a static fixed-rate codec whose size could be judged.
+    pub judged: u32,
+    /// DTLS records were seen on the stream's address pair.
+    pub dtls: bool,
+    /// A ZRTP message was seen on the stream's address pair.
+    pub zrtp: bool,
+    /// STUN was seen on the stream's address pair (ICE).
+    pub stun: bool,
+}
+
+impl MediaEvidence {
+    /// Packets judged needed before the size test says anything.
+    pub const MIN_JUDGED: u32 = 8;
+
+    /// What the media alone says: `Some(Rtp)` when nearly every judged packet is exactly codec-sized,
+    /// `Some(DtlsSrtp)`/`Some(Zrtp)` when their handshakes were seen, `None` when it cannot tell (an SRTP tag
+    /// shows encryption, but not how it was keyed).
+    pub fn verdict(&self) -> Option<Encryption> {
+        if self.zrtp {
+            return Some(Encryption::Zrtp);
+        }
+        if self.dtls {
+            return Some(Encryption::DtlsSrtp);
+        }
+        if self.judged >= Self::MIN_JUDGED && self.codec_sized * 10 >= self.judged * 9 {
+            return Some(Encryption::Rtp);
+        }
+        None
+    }
+
+    /// The media looks like SRTP: most judged packets carry an authentication tag.
+    pub fn looks_srtp(&self) -> bool {
+        self.judged >= Self::MIN_JUDGED && self.tag_sized * 10 >= self.judged * 9
+    }
+}
+
+/// A new RTP stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtpStart {
+    /// The stream.
+    pub key: StreamKey,
+    /// Sequence number of the stream's first packet: identifies the stream (and orders its events).
+    pub first_seq: u64,
+    /// Time of the first packet.
+    pub first: PacketTime,
+    /// Payload type of the first packet.
+    pub payload_type: u8,
+    /// What the first packets say about encryption.
+    pub evidence: MediaEvidence,
+}
+
+/// Why a stream's figures were reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// No packet for the idle timeout.
+    Idle,
+    /// The worker's table was full and this stream was the least recently active.
+    Evicted,
+    /// The input ended.
+    CaptureEnd,
+}
+
+impl StreamEnd {
+    /// Lower-case name, for EVE.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamEnd::Idle => "idle",
+            StreamEnd::Evicted => "evicted",
+            StreamEnd::CaptureEnd => "capture_end",
+        }
+    }
+}
+
+/// A stream's figures (RFC 3550 accounting, computed as `tshark -z rtp,streams` does).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtpSummary {
+    /// First payload type.
+    pub payload_type: u8,
+    /// Times the payload type changed.
+    pub payload_type_changes: u64,
+    /// Packets, duplicates included.
+    pub packets: u64,
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// First packet.
+    pub first: PacketTime,
+    /// Last packet.
+    pub last: PacketTime,
+    /// Expected from the sequence numbers (RFC 3550 §A.3).
+    pub expected: u64,
+    /// Expected less received (negative with duplicates).
+    pub lost: i64,
+    /// Duplicated sequence numbers.
+    pub duplicates: u64,
+    /// Packets that came late (behind the highest sequence number).
+    pub out_of_order: u64,
+    /// Sequence jumps believed (sender restarts).
+    pub seq_resets: u64,
+    /// Clock rate used for jitter, Hz (0: unknown).
+    pub clock_rate: u32,
+    /// RFC 3550 §A.8 interarrival jitter at the end, ms.
+    pub jitter_ms: f64,
+    /// Largest jitter estimate, ms.
+    pub max_jitter_ms: f64,
+    /// Mean jitter estimate, ms.
+    pub mean_jitter_ms: f64,
+    /// Largest arrival gap, ms.
+    pub max_delta_ms: f64,
+    /// Mean arrival gap, ms (the packetisation time when regular).
+    pub mean_delta_ms: f64,
+}
+
+impl RtpSummary {
+    /// Lost packets over expected, 0 to 1 (duplicates do not make it negative).
+    pub fn loss_ratio(&self) -> f64 {
+        if self.expected == 0 || self.lost <= 0 {
+            0.0
+        } else {
+            #[expect(clippy::cast_precision_loss, reason = "a ratio")]
+            let r = self.lost as f64 / self.expected as f64;
+            r.min(1.0)
+        }
+    }
+}
+
+/// An RTP stream's end, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RtpEnd {
+    /// The stream.
+    pub key: StreamKey,
+    /// Sequence number of its first packet (as in its [`RtpStart`]).
+    pub first_seq: u64,
+    /// Why it was reported.
+    pub reason: StreamEnd,
+    /// Its figures.
+    pub summary: RtpSummary,
+    /// What the media said about encryption, over the stream's life.
+    pub evidence: MediaEvidence,
+}
+
+/// One RTCP compound packet's reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtcpSeen {
+    /// Sender of the RTCP packet.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// SSRC of the reporter.
+    pub reporter: u32,
+    /// Sender info of an SR: packets and octets the reporter sent.
+    pub sender: Option<(u32, u32)>,
+    /// Report blocks (at most a few): what the reporter received from each source.
+    pub blocks: Vec<ReportSeen>,
+}
+
+/// An RTCP report block (RFC 3550 §6.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportSeen {
+    /// The source reported on.
+    pub ssrc: u32,
+    /// Fraction lost since the last report, in 1/256.
+    pub fraction_lost: u8,
+    /// Cumulative packets lost (signed, 24 bits).
+    pub cumulative_lost: i32,
+    /// Interarrival jitter, timestamp units.
+    pub jitter: u32,
 }
 
 /// The two ends of a TCP connection attempt.
@@ -150,15 +501,21 @@ pub enum EventKind {
     Clock = 2,
     /// [`Payload::Sip`].
     Sip = 3,
+    /// [`Payload::RtpStart`] and [`Payload::RtpEnd`].
+    Rtp = 4,
+    /// [`Payload::Rtcp`].
+    Rtcp = 5,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::Arp,
         EventKind::TcpHandshake,
         EventKind::Clock,
         EventKind::Sip,
+        EventKind::Rtp,
+        EventKind::Rtcp,
     ];
 
     /// Lower-case name, for counters.
@@ -168,6 +525,8 @@ impl EventKind {
             EventKind::TcpHandshake => "tcp_handshake",
             EventKind::Clock => "clock",
             EventKind::Sip => "sip",
+            EventKind::Rtp => "rtp",
+            EventKind::Rtcp => "rtcp",
         }
     }
 }
@@ -183,6 +542,20 @@ impl Payload {
             | Payload::TcpRefused(_) => EventKind::TcpHandshake,
             Payload::Clock => EventKind::Clock,
             Payload::Sip(_) => EventKind::Sip,
+            Payload::RtpStart(_) | Payload::RtpEnd(_) => EventKind::Rtp,
+            Payload::Rtcp(_) => EventKind::Rtcp,
+        }
+    }
+}
+
+impl Event {
+    /// The order of events that share a sequence number across workers: the stream ends a sweep reports at
+    /// a clock marker come after the marker, by their stream's first packet. Merging by `(seq, tiebreak)`
+    /// gives one order whatever the number of workers.
+    pub fn tiebreak(&self) -> u64 {
+        match &self.payload {
+            Payload::RtpEnd(e) => e.first_seq.saturating_add(1),
+            _ => 0,
         }
     }
 }

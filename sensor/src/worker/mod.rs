@@ -11,7 +11,10 @@ use std::net::SocketAddr;
 
 use callguard_parsers::ErrorKind;
 use callguard_parsers::link::{self, LinkType, Net, Transport};
-use callguard_rules::event::{ArpSeen, Event, Payload, SipSeen, SipTransport, TcpConn};
+use callguard_rules::event::{
+    ArpSeen, AuthSeen, CodecSeen, Event, MediaSeen, Payload, SdpSeen, SipSeen, SipTransport,
+    TcpConn,
+};
 use callguard_rules::time::PacketTime;
 
 use crate::stats::{Counters, Proto, SipCounters};
@@ -121,7 +124,113 @@ fn sip_seen(
         cseq_method: cut(cseq.method.as_str()),
         user_agent: m.user_agent().or_else(|| m.server()).map(cut),
         has_sdp: m.is_sdp(),
+        sdp: if m.is_sdp() { sdp_seen(m.body()) } else { None },
+        auth: auth_seen(m),
+        contact_user: m.contact().and_then(|c| c.uri().user().map(cut)),
+        contact_addr: m
+            .contact()
+            .and_then(|c| socket_addr(c.uri().host()?, c.uri().port())),
+        via_addr: m
+            .via_top()
+            .and_then(|v| socket_addr(v.sent_by().host, v.sent_by().port)),
+        via_count: u16::try_from(m.via_count()).unwrap_or(u16::MAX),
     })
+}
+
+/// An IP host and port (5060 when absent) as a socket address; `None` for a domain name.
+fn socket_addr(host: callguard_parsers::sip::Host<'_>, port: Option<u16>) -> Option<SocketAddr> {
+    use callguard_parsers::sip::Host;
+    let ip: std::net::IpAddr = match host {
+        Host::Ipv4(a) => a.into(),
+        Host::Ipv6(a) => a.into(),
+        Host::Domain(_) | Host::Invalid(_) => return None,
+    };
+    Some(SocketAddr::new(ip, port.unwrap_or(5060)))
+}
+
+/// `Authorization`, else `Proxy-Authorization`: who authenticates and how, never the response.
+fn auth_seen(m: &callguard_parsers::sip::Message<'_>) -> Option<Box<AuthSeen>> {
+    let (proxy, c) = match m.authorization() {
+        Some(c) => (false, c),
+        None => (true, m.proxy_authorization()?),
+    };
+    Some(Box::new(AuthSeen {
+        proxy,
+        scheme: cut(c.scheme()),
+        username: c.username().map(cut),
+        realm: c.realm().map(cut),
+        algorithm: c.algorithm().map(cut),
+        qop: c.qop().map(cut),
+    }))
+}
+
+/// Media descriptions kept from one SDP body; the rest are counted by nobody (bodies with more are odd).
+pub const MAX_SDP_MEDIA: usize = 8;
+/// Payload formats kept per media description.
+pub const MAX_SDP_CODECS: usize = 8;
+/// `a=crypto` suites kept per media description.
+pub const MAX_SDP_CRYPTO: usize = 4;
+
+/// The summary of an SDP body; `None` when it does not parse. Keys are never read out of `a=crypto`.
+fn sdp_seen(body: &[u8]) -> Option<Box<SdpSeen>> {
+    use callguard_parsers::sdp::{Attribute, Session};
+    let s = Session::parse(body).ok()?;
+    let session_zrtp = s.attributes().any(|a| matches!(a, Attribute::ZrtpHash(_)));
+    let media = s
+        .media()
+        .take(MAX_SDP_MEDIA)
+        .map(|md| {
+            let proto = md.proto();
+            let mut crypto_count = 0u16;
+            let mut crypto_suites = Vec::new();
+            let mut inline_keys = false;
+            for c in md.crypto() {
+                crypto_count = crypto_count.saturating_add(1);
+                inline_keys |= c.key_method().eq_ignore_ascii_case("inline");
+                if crypto_suites.len() < MAX_SDP_CRYPTO {
+                    crypto_suites.push(cut(c.suite()));
+                }
+            }
+            MediaSeen {
+                kind: cut(md.kind().name()),
+                addr: md.connection().and_then(|c| c.ip()),
+                port: md.port(),
+                rtcp_port: md.rtcp_port(),
+                rtcp_mux: md.rtcp_mux(),
+                proto: cut(proto.name()),
+                secure_profile: proto.is_secure(),
+                dtls_profile: proto.uses_dtls(),
+                crypto_suites,
+                crypto_count,
+                inline_keys,
+                fingerprint: md.fingerprint().map(|f| {
+                    (
+                        cut(&f.hash.to_ascii_lowercase()),
+                        cut(&f.value.to_ascii_lowercase()),
+                    )
+                }),
+                setup: md.setup().map(|x| x.name()),
+                zrtp_hash: session_zrtp
+                    || md.attributes().any(|a| matches!(a, Attribute::ZrtpHash(_))),
+                ice: md.ice_ufrag().is_some() || md.candidate_count() > 0,
+                direction: md.direction().name(),
+                ptime: md.ptime(),
+                codecs: md
+                    .codecs()
+                    .take(MAX_SDP_CODECS)
+                    .map(|c| CodecSeen {
+                        pt: c.payload_type,
+                        name: cut(c.name.unwrap_or("")),
+                        clock: c.clock_rate.unwrap_or(0),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(Box::new(SdpSeen {
+        session_addr: s.connection().and_then(|c| c.ip()),
+        media,
+    }))
 }
 
 fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::SocketAddr) {
