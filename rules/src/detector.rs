@@ -1,6 +1,7 @@
 //! The [`Detector`] trait and the [`Context`] detectors raise alerts through.
 
 use crate::alert::{Alert, Meta};
+use crate::calls::CallTracker;
 use crate::event::{Event, Interests};
 use crate::table::TableStats;
 use crate::time::PacketTime;
@@ -29,17 +30,36 @@ pub trait Detector: Send + std::fmt::Debug {
     }
 }
 
-/// What a detector can do while handling an event: read the engine clock and raise alerts.
+/// What a detector can do while handling an event: read the engine clock and the calls, and raise alerts.
 #[derive(Debug)]
 pub struct Context<'a> {
     now: PacketTime,
     out: &'a mut Vec<Alert>,
+    calls: Option<&'a CallTracker>,
 }
 
 impl<'a> Context<'a> {
-    /// A context at `now` collecting alerts into `out`.
+    /// A context at `now` collecting alerts into `out`, with no call state.
     pub fn new(now: PacketTime, out: &'a mut Vec<Alert>) -> Self {
-        Self { now, out }
+        Self {
+            now,
+            out,
+            calls: None,
+        }
+    }
+
+    /// The same, reading the engine's calls.
+    pub fn with_calls(now: PacketTime, out: &'a mut Vec<Alert>, calls: &'a CallTracker) -> Self {
+        Self {
+            now,
+            out,
+            calls: Some(calls),
+        }
+    }
+
+    /// The engine's calls and the media tied to them (the engine has already handled the current event).
+    pub fn calls(&self) -> Option<&'a CallTracker> {
+        self.calls
     }
 
     /// The engine's packet time: the latest timestamp seen so far (never goes back).

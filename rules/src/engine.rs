@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::alert::Alert;
-use crate::calls::{CallRecord, CallStats, CallTracker};
+use crate::calls::{CallRecord, CallStats, CallTracker, StreamRecord};
 use crate::config::Config;
 use crate::detector::{Context, Detector};
 use crate::detectors;
@@ -83,12 +83,12 @@ impl Engine {
 
     fn tick(&mut self) {
         let now = self.now;
+        self.calls.expire(now);
         for d in &mut self.detectors {
-            let mut cx = Context::new(now, &mut self.raised);
+            let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
             d.on_tick(now, &mut cx);
         }
         self.suppress.expire(now);
-        self.calls.expire(now);
         self.flush_raised();
     }
 
@@ -102,15 +102,22 @@ impl Engine {
         if kind == EventKind::Clock {
             return;
         }
-        if let Payload::Sip(m) = &ev.payload {
-            self.calls.on_sip(ev.ts, m);
+        match &ev.payload {
+            Payload::Sip(m) => self.calls.on_sip(ev.ts, m),
+            Payload::RtpStart(s) => self.calls.on_rtp_start(ev.ts, s),
+            Payload::Rtcp(r) => self.calls.on_rtcp(ev.ts, r),
+            _ => {}
         }
         let now = self.now;
         for d in &mut self.detectors {
             if d.interests().contains(kind) {
-                let mut cx = Context::new(now, &mut self.raised);
+                let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
                 d.on_event(ev, &mut cx);
             }
+        }
+        // A stream's end is handled after the detectors, which may still look the stream up.
+        if let Payload::RtpEnd(e) = &ev.payload {
+            self.calls.on_rtp_end(ev.ts, e);
         }
         self.flush_raised();
     }
@@ -126,9 +133,19 @@ impl Engine {
         self.calls.drain()
     }
 
+    /// Takes the records of streams no call explained, in the order they ended.
+    pub fn drain_streams(&mut self) -> std::vec::Drain<'_, StreamRecord> {
+        self.calls.drain_streams()
+    }
+
     /// Call counters.
     pub fn call_stats(&self) -> CallStats {
         self.calls.stats()
+    }
+
+    /// The calls and their media, as detectors see them.
+    pub fn calls(&self) -> &CallTracker {
+        &self.calls
     }
 
     fn flush_raised(&mut self) {
@@ -160,10 +177,10 @@ impl Engine {
 
     /// Every table of the engine and its detectors, named `detector.table`.
     pub fn tables(&self) -> Vec<(String, TableStats)> {
-        let mut v = vec![
-            ("engine.suppression".to_owned(), self.suppress.stats()),
-            ("engine.calls".to_owned(), self.calls.table()),
-        ];
+        let mut v = vec![("engine.suppression".to_owned(), self.suppress.stats())];
+        for (name, t) in self.calls.tables() {
+            v.push((format!("engine.{name}"), t));
+        }
         for d in &self.detectors {
             for (name, s) in d.tables() {
                 v.push((format!("{}.{name}", d.meta().slug), s));

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use callguard_parsers::link::{self, LinkType};
 use callguard_rules::alert::Alert;
-use callguard_rules::calls::{CallRecord, CallStats};
+use callguard_rules::calls::{CallRecord, CallStats, StreamRecord};
 use callguard_rules::config::Config;
 use callguard_rules::engine::{Engine, EngineStats};
 use callguard_rules::event::{Event, Payload};
@@ -39,6 +39,7 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::output::tally::MediaTally;
 use crate::stats::Counters;
 use crate::worker::Worker;
 
@@ -79,6 +80,11 @@ pub trait AlertSink: Send {
 
     /// Writes the record of a call that ended.
     fn call(&mut self, _r: &CallRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Writes the record of a stream no call explained (or that ended after its call's record).
+    fn stream(&mut self, _r: &StreamRecord) -> io::Result<()> {
         Ok(())
     }
 
@@ -154,6 +160,8 @@ pub struct Report {
     pub tables: Vec<(String, TableStats)>,
     /// Alerts by detector slug.
     pub alerts: Vec<(&'static str, DetectorTally)>,
+    /// Calls by media protection, streams by encryption, user agents, worst streams.
+    pub media: MediaTally,
     /// Packets dropped because a worker queue was full (live mode only).
     pub queue_drops: u64,
     /// Packets the kernel counted on the capture sockets (live mode only).
@@ -595,6 +603,7 @@ fn worker_loop(
 struct EngineOut {
     engine: Engine,
     tallies: Vec<(&'static str, DetectorTally)>,
+    media: MediaTally,
     output_error: Option<String>,
 }
 
@@ -623,6 +632,7 @@ struct Output<'a> {
     error: Option<String>,
     unflushed: bool,
     tallies: BTreeMap<&'static str, DetectorTally>,
+    media: MediaTally,
 }
 
 impl Output<'_> {
@@ -644,7 +654,12 @@ impl Output<'_> {
 
     fn emit(&mut self, engine: &mut Engine) {
         for r in engine.drain_records() {
+            self.media.call(&r);
             self.write(|s| s.call(&r));
+        }
+        for r in engine.drain_streams() {
+            self.media.stream(&r);
+            self.write(|s| s.stream(&r));
         }
         for a in engine.drain_alerts() {
             self.write(|s| s.alert(&a));
@@ -690,6 +705,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         error: None,
         unflushed: false,
         tallies: BTreeMap::new(),
+        media: MediaTally::default(),
     };
     let mut next_stats: Option<PacketTime> = None;
     for batch in rx {
@@ -744,6 +760,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
                 r.calls = engine.call_stats();
                 r.tables = engine.tables();
                 r.alerts = sorted_tallies(&out.tallies);
+                r.media = out.media.clone();
                 r.packets_read = LiveCounters::get(&shared.packets_read);
                 r.queue_drops = LiveCounters::get(&shared.queue_drops);
                 r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
@@ -761,6 +778,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     EngineOut {
         engine,
         tallies: sorted_tallies(&out.tallies),
+        media: out.media,
         output_error: out.error,
     }
 }
@@ -840,6 +858,7 @@ fn join(
             report.calls = out.engine.call_stats();
             report.tables = out.engine.tables();
             report.alerts = out.tallies;
+            report.media = out.media;
             report.output_error = out.output_error;
         }
         Err(p) => std::panic::resume_unwind(p),

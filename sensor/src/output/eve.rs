@@ -8,9 +8,9 @@ use std::net::IpAddr;
 use callguard_parsers::Layer;
 use callguard_parsers::arp::MacDisplay;
 use callguard_rules::alert::{Alert, Value};
-use callguard_rules::calls::{CallRecord, Party};
-use callguard_rules::event::EventKind;
+use callguard_rules::calls::{CallRecord, Posture, StreamRecord};
 use callguard_rules::event::SipTransport;
+use callguard_rules::event::{Encryption, EventKind};
 use callguard_rules::time::PacketTime;
 use serde_json::{Map, Value as Json, json};
 
@@ -104,6 +104,103 @@ pub fn alert_json(a: &Alert) -> Json {
     Json::Object(o)
 }
 
+/// Rounds to three decimals (figures, not measurements to the nanosecond).
+fn r3(x: f64) -> Json {
+    if x.is_finite() {
+        json!((x * 1000.0).round() / 1000.0)
+    } else {
+        Json::Null
+    }
+}
+
+/// The body of one stream: addresses, SSRC, codec, figures, quality and protection.
+fn stream_body(s: &StreamRecord) -> Map<String, Json> {
+    let m = &s.summary;
+    let mut o = Map::new();
+    o.insert("src_ip".into(), json!(s.key.src.ip().to_string()));
+    o.insert("src_port".into(), json!(s.key.src.port()));
+    o.insert("dest_ip".into(), json!(s.key.dst.ip().to_string()));
+    o.insert("dest_port".into(), json!(s.key.dst.port()));
+    o.insert("ssrc".into(), json!(format!("0x{:08x}", s.key.ssrc)));
+    if let Some(p) = s.sender {
+        o.insert("sender".into(), json!(p.name()));
+    }
+    if let Some(i) = s.m_index {
+        o.insert("m_index".into(), json!(i));
+    }
+    if let Some(k) = &s.media {
+        o.insert("media".into(), json!(k));
+    }
+    o.insert("payload_type".into(), json!(m.payload_type));
+    o.insert("codec".into(), json!(s.codec));
+    if let Some(p) = s.ptime {
+        o.insert("ptime_ms".into(), json!(p));
+    }
+    o.insert("start".into(), json!(timestamp(m.first)));
+    o.insert("end".into(), json!(timestamp(m.last)));
+    o.insert("end_reason".into(), json!(s.end.name()));
+    o.insert("packets".into(), json!(m.packets));
+    o.insert("bytes".into(), json!(m.payload_bytes));
+    o.insert("expected".into(), json!(m.expected));
+    o.insert("lost".into(), json!(m.lost));
+    o.insert("loss_ratio".into(), r3(m.loss_ratio()));
+    o.insert("duplicates".into(), json!(m.duplicates));
+    o.insert("out_of_order".into(), json!(m.out_of_order));
+    o.insert("seq_resets".into(), json!(m.seq_resets));
+    o.insert("payload_type_changes".into(), json!(m.payload_type_changes));
+    o.insert("clock_rate".into(), json!(m.clock_rate));
+    o.insert("jitter_ms".into(), r3(m.jitter_ms));
+    o.insert("max_jitter_ms".into(), r3(m.max_jitter_ms));
+    o.insert("mean_jitter_ms".into(), r3(m.mean_jitter_ms));
+    o.insert("max_delta_ms".into(), r3(m.max_delta_ms));
+    o.insert("mean_delta_ms".into(), r3(m.mean_delta_ms));
+    o.insert(
+        "quality".into(),
+        json!({
+            "mos": r3(s.quality.mos),
+            "r_factor": r3(s.quality.r),
+            "codec_known": s.quality.codec_known,
+        }),
+    );
+    if let Some(r) = &s.rtcp {
+        let mut q = Map::new();
+        if let Some(f) = r.fraction_lost {
+            q.insert("fraction_lost".into(), r3(f));
+        }
+        if let Some(c) = r.cumulative_lost {
+            q.insert("cumulative_lost".into(), json!(c));
+        }
+        if let Some(j) = r.jitter_ms {
+            q.insert("jitter_ms".into(), r3(j));
+        }
+        if let Some(p) = r.sender_packets {
+            q.insert("sender_packets".into(), json!(p));
+        }
+        if let Some(b) = r.sender_octets {
+            q.insert("sender_octets".into(), json!(b));
+        }
+        o.insert("rtcp".into(), Json::Object(q));
+    }
+    o.insert("encryption".into(), json!(s.encryption.name()));
+    o.insert(
+        "sdp_encryption".into(),
+        json!(s.sdp_encryption.map(Encryption::name)),
+    );
+    let ev = &s.evidence;
+    o.insert(
+        "media_evidence".into(),
+        json!({
+            "packets_judged": ev.judged,
+            "codec_sized": ev.codec_sized,
+            "srtp_tag_sized": ev.tag_sized,
+            "dtls": ev.dtls,
+            "zrtp": ev.zrtp,
+            "stun": ev.stun,
+        }),
+    );
+    o
+}
+
 /// The EVE object of a call record: `src` is the caller, `dest` where its INVITE went.
 pub fn call_json(r: &CallRecord) -> Json {
     let ms = |a: PacketTime, b: PacketTime| {
@@ -114,31 +211,64 @@ pub fn call_json(r: &CallRecord) -> Json {
     call.insert("from".into(), json!(r.caller));
     call.insert("to".into(), json!(r.callee));
     call.insert(
+        "parties".into(),
+        json!({
+            "caller": {"user": r.caller, "ip": r.caller_addr.ip().to_string()},
+            "callee": {"user": r.callee, "ip": r.callee_addr.ip().to_string()},
+        }),
+    );
+    call.insert(
         "user_agents".into(),
         json!({"caller": r.caller_agent, "callee": r.callee_agent}),
     );
     call.insert("transport".into(), json!(r.transport.name()));
+    // Signalling the sensor reads is never inside TLS: a call over SIP-TLS has no record.
+    call.insert(
+        "signalling".into(),
+        json!({"transport": r.transport.name(), "encrypted": false}),
+    );
     call.insert("start".into(), json!(timestamp(r.start)));
     call.insert("end".into(), json!(timestamp(r.end)));
     if let Some(t) = r.ringing {
         call.insert("ringing_ms".into(), ms(r.start, t));
     }
     if let Some(t) = r.answered {
+        call.insert("answer".into(), json!(timestamp(t)));
         call.insert("setup_ms".into(), ms(r.start, t));
         call.insert("duration_ms".into(), ms(t, r.end));
     }
     call.insert("status".into(), json!(r.status));
     call.insert("end_reason".into(), json!(r.reason.name()));
     if let Some(p) = r.ended_by {
-        call.insert(
-            "ended_by".into(),
-            json!(match p {
-                Party::Caller => "caller",
-                Party::Callee => "callee",
-            }),
-        );
+        call.insert("ended_by".into(), json!(p.name()));
+    }
+    if let Some(a) = r.bye_from {
+        call.insert("bye_from".into(), json!(a.ip().to_string()));
     }
     call.insert("sip_messages".into(), json!(r.messages));
+    call.insert("sdp_bodies".into(), json!(r.sdp_bodies));
+    call.insert("reinvites".into(), json!(r.reinvites));
+    call.insert("updates".into(), json!(r.updates));
+    call.insert("forks".into(), json!(r.forks));
+    call.insert(
+        "media_posture".into(),
+        json!(r.posture().map(Posture::name)),
+    );
+    call.insert(
+        "streams".into(),
+        Json::Array(
+            r.streams
+                .iter()
+                .map(|s| Json::Object(stream_body(s)))
+                .collect(),
+        ),
+    );
+    if r.streams_dropped > 0 {
+        call.insert("streams_dropped".into(), json!(r.streams_dropped));
+    }
+    if r.streams_open > 0 {
+        call.insert("streams_open".into(), json!(r.streams_open));
+    }
     json!({
         "timestamp": timestamp(r.start),
         "event_type": "call",
@@ -148,6 +278,23 @@ pub fn call_json(r: &CallRecord) -> Json {
         "dest_port": r.callee_addr.port(),
         "proto": match r.transport { SipTransport::Udp => "UDP", SipTransport::Tcp => "TCP" },
         "call": Json::Object(call),
+    })
+}
+
+/// The EVE object of a stream reported on its own (`event_type` `rtp`): one no signalling explained, or one
+/// whose call's record was written before the stream ended (then `call_id` names it).
+pub fn stream_json(s: &StreamRecord) -> Json {
+    let mut body = stream_body(s);
+    body.insert("call_id".into(), json!(s.call_id));
+    json!({
+        "timestamp": timestamp(s.summary.first),
+        "event_type": "rtp",
+        "src_ip": s.key.src.ip().to_string(),
+        "src_port": s.key.src.port(),
+        "dest_ip": s.key.dst.ip().to_string(),
+        "dest_port": s.key.dst.port(),
+        "proto": "UDP",
+        "rtp": Json::Object(body),
     })
 }
 
@@ -234,6 +381,28 @@ pub fn stats_json(r: &Report) -> Json {
                 "answered": r.calls.answered,
                 "records": r.calls.records,
             },
+            "media_posture": {
+                "protected": r.media.posture[0],
+                "partial": r.media.posture[1],
+                "unprotected": r.media.posture[2],
+                "no_media": r.media.no_media,
+            },
+            "streams": {
+                "associated": r.calls.streams_associated,
+                "unassociated": r.calls.streams_unassociated,
+                "late": r.calls.streams_late,
+                "by_encryption": Encryption::ALL
+                    .iter()
+                    .zip(r.media.streams)
+                    .map(|(e, n)| (e.name().to_owned(), json!(n)))
+                    .collect::<Map<String, Json>>(),
+            },
+            "registers": {
+                "transactions": r.calls.registers,
+                "challenged": r.calls.register_challenged,
+                "accepted": r.calls.register_ok,
+                "failed": r.calls.register_failed,
+            },
             "sip": {
                 "messages": { "udp": c.get(Proto::Sip), "tcp": c.sip_tcp_messages },
                 "requests": sip_requests,
@@ -304,6 +473,10 @@ impl<W: Write + Send> AlertSink for EveWriter<W> {
 
     fn call(&mut self, r: &CallRecord) -> io::Result<()> {
         self.line(&call_json(r))
+    }
+
+    fn stream(&mut self, r: &StreamRecord) -> io::Result<()> {
+        self.line(&stream_json(r))
     }
 
     fn stats(&mut self, r: &Report) -> io::Result<()> {

@@ -2,3 +2,4 @@
 
 pub mod eve;
 pub mod summary;
+pub mod tally;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use callguard_parsers::Layer;
+use callguard_rules::event::Encryption;
 
 use crate::output::eve::timestamp;
 use crate::pipeline::Report;
@@ -103,6 +104,55 @@ pub fn render(r: &Report, output: &str) -> String {
         "  calls         {:>12}   answered {}  records {}",
         r.calls.started, r.calls.answered, r.calls.records
     );
+    let m = &r.media;
+    let _ = writeln!(
+        s,
+        "  call media    protected {}  partly {}  unprotected {}  no media {}   (signalling seen in the clear)",
+        m.posture[0], m.posture[1], m.posture[2], m.no_media
+    );
+    let by_enc: Vec<String> = Encryption::ALL
+        .iter()
+        .zip(m.streams)
+        .filter(|(_, n)| *n > 0)
+        .map(|(e, n)| format!("{} {n}", e.name()))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  rtp streams   {:>12}   {}  unassociated {}",
+        m.streams.iter().sum::<u64>(),
+        dash(by_enc),
+        m.unassociated
+    );
+    if r.calls.registers > 0 {
+        let _ = writeln!(
+            s,
+            "  registers     {:>12}   challenged {}  accepted {}  failed {}",
+            r.calls.registers,
+            r.calls.register_challenged,
+            r.calls.register_ok,
+            r.calls.register_failed
+        );
+    }
+    let agents: Vec<String> = m
+        .top_agents(5)
+        .iter()
+        .map(|(ua, n)| format!("{ua} ({n})"))
+        .collect();
+    if !agents.is_empty() {
+        let _ = writeln!(s, "  user agents   {}", agents.join(", "));
+    }
+    for w in &m.worst {
+        let _ = writeln!(
+            s,
+            "  worst MOS     {:>12.2}   {} {}  loss {:.1}%  jitter {:.1} ms  call {}",
+            w.mos,
+            w.flow,
+            w.codec.as_deref().unwrap_or("?"),
+            w.loss * 100.0,
+            w.jitter_ms,
+            w.call_id.as_deref().unwrap_or("-")
+        );
+    }
     let _ = writeln!(
         s,
         "  flows         {:>12}   active {}  evicted {}  expired {}",
