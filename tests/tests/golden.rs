@@ -13,13 +13,18 @@
 //! evidence = { claimed_ip = "10.0.2.5" }
 //! [stats]             # exact values at dotted paths of the final stats event
 //! "decoder.protocols.ip_fragment" = 2
+//! [[record]]          # exactly `count` lines of this event type have these values (dotted paths; a number
+//! event_type = "call" # indexes an array)
+//! count = 3
+//! fields = { "call.end_reason" = "bye", "call.streams.0.encryption" = "rtp" }
 //! ```
 //!
 //! Expectations of detectors that do not exist yet are kept as `[[pending]]` entries (`sid`, `detector`, `issue`,
 //! `expect`, optional `count`); the test fails once such a detector exists, so they get turned into real ones.
 //!
 //! and `tests/golden/<name>.jsonl`, the full output with one worker, refreshed with `CALLGUARD_BLESS=1`. Every
-//! capture runs with 1 and with 4 workers; the alert lines must be identical. Every line is validated against
+//! capture runs with 1 and with 4 workers; every line but the final stats must be identical (alerts, call records,
+//! stream records, in the same order). Every line is validated against
 //! `sensor/schema/eve.schema.json`.
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 
@@ -46,6 +51,8 @@ struct Expect {
     alert: Vec<AlertExpect>,
     #[serde(default)]
     stats: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    record: Vec<RecordExpect>,
     /// Rules file to run with, relative to tests/golden/.
     #[serde(default)]
     rules: Option<String>,
@@ -78,6 +85,15 @@ struct AlertExpect {
     evidence: BTreeMap<String, toml::Value>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordExpect {
+    event_type: String,
+    count: usize,
+    #[serde(default)]
+    fields: BTreeMap<String, toml::Value>,
+}
+
 fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
     let src = capture::open(path).unwrap_or_else(|e| panic!("{e}"));
     let mut w = EveWriter::new(Vec::new());
@@ -105,7 +121,12 @@ fn toml_to_json(v: &toml::Value) -> Value {
 }
 
 fn at<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted.split('.').try_fold(v, |v, k| v.get(k))
+    dotted
+        .split('.')
+        .try_fold(v, |v, k| match (v, k.parse::<usize>()) {
+            (Value::Array(a), Ok(i)) => a.get(i),
+            _ => v.get(k),
+        })
 }
 
 fn matches(alert: &Value, e: &AlertExpect) -> bool {
@@ -191,11 +212,35 @@ fn every_shipped_capture_meets_its_expectations_with_1_and_4_workers() {
                 .cloned()
                 .collect()
         };
-        let (a1, a4) = (alerts(&one), alerts(&four));
-        if a1 != a4 {
+        let records = |v: &[Value]| -> Vec<Value> {
+            v.iter()
+                .filter(|l| l["event_type"] != "stats")
+                .cloned()
+                .collect()
+        };
+        let (r1, r4) = (records(&one), records(&four));
+        if r1 != r4 {
             failures.push(format!(
-                "{name}: alerts differ between 1 and 4 workers:\n1: {a1:#?}\n4: {a4:#?}"
+                "{name}: output differs between 1 and 4 workers:\n1: {r1:#?}\n4: {r4:#?}"
             ));
+        }
+        let a1 = alerts(&one);
+        for e in &exp.record {
+            let n = one
+                .iter()
+                .filter(|l| l["event_type"] == e.event_type.as_str())
+                .filter(|l| {
+                    e.fields
+                        .iter()
+                        .all(|(k, v)| at(l, k) == Some(&toml_to_json(v)))
+                })
+                .count();
+            if n != e.count {
+                failures.push(format!(
+                    "{name}: {n} {} records match {:?}, expected {}",
+                    e.event_type, e.fields, e.count
+                ));
+            }
         }
         // Counts per sid: exact for the sids named; any other sid must not fire.
         let mut got: BTreeMap<String, u64> = BTreeMap::new();

@@ -72,7 +72,11 @@ impl CleartextRtp {
         }
     }
 
-    fn judge(&self, s: &RtpStart, cx: &Context<'_>) -> Option<(&'static str, Option<String>, Option<String>)> {
+    fn judge(
+        &self,
+        s: &RtpStart,
+        cx: &Context<'_>,
+    ) -> Option<(&'static str, Option<String>, Option<String>)> {
         let ev: &MediaEvidence = &s.evidence;
         let handshake = ev.zrtp || ev.dtls;
         let view = cx.calls().and_then(|c| c.stream(&s.key, s.first_seq));
@@ -156,7 +160,11 @@ mod tests {
         } else {
             ("10.0.0.12:5060", "10.0.0.11:5060", 20000)
         };
-        let ip = if from_caller { "10.0.0.11" } else { "10.0.0.12" };
+        let ip = if from_caller {
+            "10.0.0.11"
+        } else {
+            "10.0.0.12"
+        };
         SipSeen {
             src: src.parse().unwrap(),
             dst: dst.parse().unwrap(),
@@ -280,7 +288,10 @@ mod tests {
         assert_eq!(run(&mut calls, &start(PLAIN)).len(), 1);
         assert!(run(&mut calls, &start(TAGGED)).is_empty());
         assert!(run(&mut calls, &start(MediaEvidence::default())).is_empty());
-        let zrtp = MediaEvidence { zrtp: true, ..PLAIN };
+        let zrtp = MediaEvidence {
+            zrtp: true,
+            ..PLAIN
+        };
         assert!(run(&mut calls, &start(zrtp)).is_empty());
     }
 }
