@@ -37,7 +37,11 @@ macro_rules! detectors {
     };
 }
 
-detectors![arp_spoof::ArpSpoof, syn_flood::SynFlood];
+detectors![
+    cleartext_sip::CleartextSip,
+    arp_spoof::ArpSpoof,
+    syn_flood::SynFlood,
+];
 
 #[cfg(test)]
 mod tests {
