@@ -39,6 +39,7 @@ macro_rules! detectors {
 
 detectors![
     cleartext_sip::CleartextSip,
+    sdes_key_exposed::SdesKeyExposed,
     arp_spoof::ArpSpoof,
     syn_flood::SynFlood,
 ];
