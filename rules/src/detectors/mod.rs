@@ -40,6 +40,7 @@ macro_rules! detectors {
 detectors![
     cleartext_sip::CleartextSip,
     sdes_key_exposed::SdesKeyExposed,
+    srtp_downgrade::SrtpDowngrade,
     arp_spoof::ArpSpoof,
     syn_flood::SynFlood,
 ];
