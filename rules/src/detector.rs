@@ -9,7 +9,10 @@ use crate::time::PacketTime;
 /// A detector: one file in `detectors/`, one catalogue entry.
 ///
 /// Detectors cannot fail, do no I/O, read no clock (the engine hands them packet time) and keep their state in
-/// [`crate::table::BoundedMap`]s. Suppression ("once per key per hour") is the engine's job, not theirs.
+/// [`crate::table::BoundedMap`]s. The engine suppresses repeats of an alert key ("once per key per hour") as
+/// a safety net; a detector whose finding would otherwise recur on every message (a cleartext pair, an
+/// exposed key) keeps its own small bounded "already reported" table, so that routine repeats never reach the
+/// engine and the `suppressed` counter keeps meaning "alerts the engine held back".
 pub trait Detector: Send + std::fmt::Debug {
     /// The catalogue entry.
     fn meta(&self) -> &'static Meta;

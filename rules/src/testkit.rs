@@ -1,10 +1,13 @@
-//! [`Scenario`]: timed events in, alerts out, for detector tests (no pcap needed at this level).
+//! [`Scenario`]: timed events in, alerts out, for detector tests (no pcap needed at this level); [`Sip`] and
+//! [`media`] build the SIP summaries such tests feed.
+
+use std::net::SocketAddr;
 
 use crate::alert::Alert;
 use crate::config::Config;
 use crate::detector::Detector;
 use crate::engine::Engine;
-use crate::event::{Event, Payload};
+use crate::event::{AuthSeen, Event, MediaSeen, Payload, SdpSeen, SipSeen, SipTransport};
 use crate::time::PacketTime;
 
 /// A list of events with times (added in any order, run in time order), run through an engine with chosen detectors.
@@ -58,4 +61,133 @@ impl Scenario {
     pub fn run(&self, detector: impl Detector + 'static) -> Vec<Alert> {
         self.run_with(&Config::default(), vec![Box::new(detector)])
     }
+}
+
+/// A SIP summary for detector tests, built from a request or a response and a few setters. Defaults: UDP,
+/// Call-ID `call-1`, CSeq 1 of the request's method, From tag `caller`, no To tag, no body, no credentials.
+#[derive(Debug, Clone)]
+pub struct Sip(SipSeen);
+
+impl Sip {
+    fn base(
+        src: &str,
+        dst: &str,
+        method: Option<&str>,
+        status: Option<u16>,
+        cseq_method: &str,
+    ) -> Self {
+        let addr = |s: &str| s.parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+        Sip(SipSeen {
+            src: addr(src),
+            dst: addr(dst),
+            transport: SipTransport::Udp,
+            method: method.map(Into::into),
+            status,
+            call_id: "call-1".into(),
+            from_user: Some("1001".into()),
+            from_tag: Some("caller".into()),
+            to_user: Some("1002".into()),
+            to_tag: None,
+            cseq: 1,
+            cseq_method: cseq_method.into(),
+            user_agent: None,
+            has_sdp: false,
+            sdp: None,
+            auth: None,
+            contact_user: None,
+            contact_addr: None,
+            via_addr: None,
+            via_count: 1,
+        })
+    }
+
+    /// A request from `src` to `dst` (`ip:port`), CSeq 1 of the same method.
+    pub fn request(method: &str, src: &str, dst: &str) -> Self {
+        Self::base(src, dst, Some(method), None, method)
+    }
+
+    /// A response from `src` to `dst` to a request of `cseq_method`, CSeq 1, To tag `callee`.
+    pub fn response(status: u16, cseq_method: &str, src: &str, dst: &str) -> Self {
+        Self::base(src, dst, None, Some(status), cseq_method).tags("caller", Some("callee"))
+    }
+
+    /// Over TCP.
+    pub fn tcp(mut self) -> Self {
+        self.0.transport = SipTransport::Tcp;
+        self
+    }
+
+    /// The Call-ID.
+    pub fn call(mut self, id: &str) -> Self {
+        self.0.call_id = id.into();
+        self
+    }
+
+    /// The CSeq number (the CSeq method stays).
+    pub fn cseq(mut self, n: u32) -> Self {
+        self.0.cseq = n;
+        self
+    }
+
+    /// The From and To tags.
+    pub fn tags(mut self, from: &str, to: Option<&str>) -> Self {
+        self.0.from_tag = Some(from.into());
+        self.0.to_tag = to.map(Into::into);
+        self
+    }
+
+    /// An SDP body with these media descriptions.
+    pub fn sdp(mut self, media: Vec<MediaSeen>) -> Self {
+        self.0.has_sdp = true;
+        self.0.sdp = Some(Box::new(SdpSeen {
+            session_addr: None,
+            media,
+        }));
+        self
+    }
+
+    /// Credentials (`Authorization`, scheme Digest) of `user` with this algorithm and qop.
+    pub fn digest(mut self, user: &str, algorithm: Option<&str>, qop: Option<&str>) -> Self {
+        self.0.auth = Some(Box::new(AuthSeen {
+            proxy: false,
+            scheme: "Digest".into(),
+            username: Some(user.into()),
+            realm: Some("lab".into()),
+            algorithm: algorithm.map(Into::into),
+            qop: qop.map(Into::into),
+        }));
+        self
+    }
+
+    /// The summary.
+    pub fn seen(self) -> SipSeen {
+        self.0
+    }
+
+    /// The event payload.
+    pub fn payload(self) -> Payload {
+        Payload::Sip(Box::new(self.0))
+    }
+}
+
+/// An audio `m=` line of `proto` on `port`: `RTP/AVP` plain, `RTP/SAVP` secure, `UDP/TLS/RTP/SAVP` DTLS.
+pub fn media(proto: &str, port: u16) -> MediaSeen {
+    let secure = proto.to_ascii_uppercase().contains("SAVP");
+    MediaSeen {
+        kind: "audio".into(),
+        port,
+        proto: proto.into(),
+        secure_profile: secure,
+        dtls_profile: proto.to_ascii_uppercase().starts_with("UDP/TLS/"),
+        direction: "sendrecv",
+        ..MediaSeen::default()
+    }
+}
+
+/// `m` with `a=crypto` lines of these suites, carrying inline keys.
+pub fn with_crypto(mut m: MediaSeen, suites: &[&str]) -> MediaSeen {
+    m.crypto_suites = suites.iter().map(|s| (*s).into()).collect();
+    m.crypto_count = u16::try_from(suites.len()).unwrap_or(u16::MAX);
+    m.inline_keys = !suites.is_empty();
+    m
 }
