@@ -263,3 +263,81 @@ lab_wait() {
 	done
 	lab_stop "$pid"
 }
+
+# ---------------------------------------------------------------- baresip
+
+# lab_baresip NS IP ACCOUNT [RTP_PORTS] [RTCP_MUX] : start a headless baresip 1.0.0 in NS with a config generated
+# in a new directory under $LAB_TMP (PID in LAB_LAST_PID, directory in LAB_BARESIP_DIR, stdout in LAB_BARESIP_LOG):
+# SIP on UDP IP:5060, one account line ACCOUNT (e.g. "<sip:1001@10.77.0.1>;auth_pass=...;audio_codecs=PCMU;
+# mediaenc=srtp-mand"), RTP ports in RTP_PORTS (default 16000-16099; "N-N+1" pins RTP to N and RTCP to N+1),
+# RTCP_MUX yes|no (default no). Audio: the `ausine` tone source (440 Hz; it needs 48 kHz stereo) and `aubridge` as
+# the speaker (there is no null player). Control: `ctrl_tcp` on 127.0.0.1:4444 inside NS (each namespace has its
+# own loopback), driven with lab_baresip_ctrl (`menu` provides dial/hangup/quit). Modules: g711, opus, srtp,
+# dtls_srtp. baresip 1.0.0 picks the media encryption from the account only (a callee without `mediaenc` answers
+# an RTP/SAVP offer with 488), so both ends need the call's setting.
+lab_baresip() {
+	local ns=$1 ip=$2 account=$3 ports=${4:-16000-16099} mux=${5:-no} dir
+	dir="$(mktemp -d "$LAB_TMP/baresip-$ns.XXXX")"
+	chmod 755 "$dir"
+	cat >"$dir/config" <<EOF2
+poll_method		epoll
+sip_listen		$ip:5060
+call_local_timeout	120
+call_max_calls		4
+audio_player		aubridge,nil
+audio_source		ausine,440
+audio_alert		aubridge,nil
+ausrc_srate		48000
+ausrc_channels		2
+auplay_srate		48000
+auplay_channels		2
+audio_level		no
+ausrc_format		s16
+auplay_format		s16
+auenc_format		s16
+audec_format		s16
+rtp_tos			184
+rtp_ports		$ports
+rtcp_mux		$mux
+jitter_buffer_delay	5-10
+rtp_stats		no
+module_path		/usr/lib/baresip/modules
+module			opus.so
+module			g711.so
+module			ausine.so
+module			aubridge.so
+module			srtp.so
+module			dtls_srtp.so
+module_tmp		account.so
+module_app		menu.so
+module_app		ctrl_tcp.so
+ctrl_tcp_listen		127.0.0.1:4444
+opus_bitrate		28000
+EOF2
+	printf '%s\n' "$account" >"$dir/accounts"
+	: >"$dir/contacts"
+	LAB_BARESIP_DIR=$dir
+	[[ $ns == cg-* ]] || ns="cg-$ns"
+	LAB_BARESIP_LOG="$LAB_TMP/$ns-${#LAB_PIDS[@]}.log"
+	lab_bg "$ns" baresip -f "$dir"
+}
+
+# lab_baresip_registered [SECONDS] : wait (default 15 s) until the baresip started last logs its "200 OK" to the
+# REGISTER (baresip prints it on stdout), fail otherwise. Loading dtls_srtp (certificate generation) takes a while.
+lab_baresip_registered() {
+	local secs=${1:-15} _i
+	for _i in $(seq $((secs * 10))); do
+		grep -q ' 200 OK ' "$LAB_BARESIP_LOG" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	lab_log "baresip did not register: $(tr '\n' ' ' <"$LAB_BARESIP_LOG")"
+	return 1
+}
+
+# lab_baresip_ctrl NS STEP... : talk to the baresip in NS over ctrl_tcp (steps: cmd:COMMAND[:PARAMS],
+# wait:EVENT[:SECONDS], sleep:SECONDS; see baresip_ctrl.py). The messages go to $LAB_TMP/baresip-ctrl.log.
+lab_baresip_ctrl() {
+	local ns=$1
+	shift
+	in_ns "$ns" /usr/bin/python3 "$LAB_DIR/baresip_ctrl.py" 4444 "$@" >>"$LAB_TMP/baresip-ctrl.log" 2>&1
+}
