@@ -18,17 +18,21 @@ pub enum Layer {
     Tcp,
     /// SIP (a message that `sip::probe` recognised but that does not parse).
     Sip,
+    /// WebSocket (RFC 6455) framing of a stream that upgraded to it: a frame or handshake that does not
+    /// parse, or a message longer than the sensor follows.
+    WebSocket,
 }
 
 impl Layer {
     /// Every layer, in the order used by counters.
-    pub const ALL: [Layer; 6] = [
+    pub const ALL: [Layer; 7] = [
         Layer::Link,
         Layer::Arp,
         Layer::Ip,
         Layer::Udp,
         Layer::Tcp,
         Layer::Sip,
+        Layer::WebSocket,
     ];
 
     /// Lower-case name, used as a metric label and in JSON.
@@ -40,6 +44,7 @@ impl Layer {
             Layer::Udp => "udp",
             Layer::Tcp => "tcp",
             Layer::Sip => "sip",
+            Layer::WebSocket => "websocket",
         }
     }
 

@@ -28,5 +28,6 @@ pub mod rtp;
 pub mod sdp;
 pub mod sip;
 pub mod stun;
+pub mod ws;
 
 pub use error::{ErrorKind, Layer, ParseError};
