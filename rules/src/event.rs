@@ -89,6 +89,9 @@ pub enum SipTransport {
     Udp,
     /// TCP (not TLS: encrypted SIP is not read).
     Tcp,
+    /// WebSocket over TCP (RFC 7118, `ws://`; `wss://` is inside TLS and not read): one SIP message per
+    /// WebSocket message, seen after an HTTP upgrade offering the `sip` subprotocol.
+    Ws,
 }
 
 impl SipTransport {
@@ -97,6 +100,7 @@ impl SipTransport {
         match self {
             SipTransport::Udp => "UDP",
             SipTransport::Tcp => "TCP",
+            SipTransport::Ws => "WS",
         }
     }
 }

@@ -189,10 +189,16 @@ pub struct Counters {
     pub flows: FlowStats,
     /// SIP messages over UDP.
     pub sip: SipCounters,
-    /// SIP messages over TCP (framed from the reassembled streams).
+    /// SIP messages over TCP streams, plain and WebSocket (framed from the reassembled streams).
     pub sip_tcp: SipCounters,
-    /// SIP messages over TCP, all of them.
+    /// SIP messages over plain TCP, all of them.
     pub sip_tcp_messages: u64,
+    /// SIP messages over WebSocket (RFC 7118), all of them.
+    pub sip_ws_messages: u64,
+    /// TCP connections upgraded to WebSocket for SIP.
+    pub ws_upgrades: u64,
+    /// WebSocket close, ping and pong frames.
+    pub ws_control_frames: u64,
     /// TCP stream bytes delivered in order to the application layer.
     pub stream_bytes: u64,
     /// TCP connections closed, as seen by the application layer.
@@ -253,6 +259,9 @@ impl Counters {
         self.sip.merge(&o.sip);
         self.sip_tcp.merge(&o.sip_tcp);
         self.sip_tcp_messages += o.sip_tcp_messages;
+        self.sip_ws_messages += o.sip_ws_messages;
+        self.ws_upgrades += o.ws_upgrades;
+        self.ws_control_frames += o.ws_control_frames;
         self.flows.created += o.flows.created;
         self.flows.table.merge(&o.flows.table);
         let (t, u) = (&mut self.tcp, &o.tcp);

@@ -156,7 +156,7 @@ impl CleartextSip {
             .dest(Some(first.dst.ip()), Some(first.dst.port()))
             .proto(match first.transport {
                 SipTransport::Udp => Proto::Udp,
-                SipTransport::Tcp => Proto::Tcp,
+                SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
             })
             .key(format!("{} {}", key.0, key.1))
             .evidence("transport", Value::Str(first.transport.name().into()));

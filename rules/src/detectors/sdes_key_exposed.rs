@@ -134,7 +134,7 @@ impl Detector for SdesKeyExposed {
                 .dest(Some(m.dst.ip()), Some(m.dst.port()))
                 .proto(match m.transport {
                     SipTransport::Udp => Proto::Udp,
-                    SipTransport::Tcp => Proto::Tcp,
+                    SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
                 })
                 .key(key)
                 .evidence("call_id", Value::Str(m.call_id.to_string()))

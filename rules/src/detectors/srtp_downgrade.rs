@@ -219,7 +219,7 @@ impl SrtpDowngrade {
             .dest(Some(offer.offerer.ip()), Some(offer.offerer.port()))
             .proto(match m.transport {
                 SipTransport::Udp => Proto::Udp,
-                SipTransport::Tcp => Proto::Tcp,
+                SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
             })
             .key(m.call_id.to_string())
             .evidence("call_id", Value::Str(m.call_id.to_string()))

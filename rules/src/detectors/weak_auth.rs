@@ -186,7 +186,7 @@ impl Detector for WeakAuth {
             .dest(Some(m.dst.ip()), Some(m.dst.port()))
             .proto(match m.transport {
                 SipTransport::Udp => Proto::Udp,
-                SipTransport::Tcp => Proto::Tcp,
+                SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
             })
             .key(format!("{} {} {}", key.0, key.1, severity.name()));
         for (name, v) in [("username", &auth.username), ("realm", &auth.realm)] {

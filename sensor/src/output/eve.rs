@@ -276,7 +276,8 @@ pub fn call_json(r: &CallRecord) -> Json {
         "src_port": r.caller_addr.port(),
         "dest_ip": r.callee_addr.ip().to_string(),
         "dest_port": r.callee_addr.port(),
-        "proto": match r.transport { SipTransport::Udp => "UDP", SipTransport::Tcp => "TCP" },
+        // The 5-tuple's protocol: SIP over WebSocket travels on TCP.
+        "proto": match r.transport { SipTransport::Udp => "UDP", SipTransport::Tcp | SipTransport::Ws => "TCP" },
         "call": Json::Object(call),
     })
 }
@@ -404,7 +405,7 @@ pub fn stats_json(r: &Report) -> Json {
                 "failed": r.calls.register_failed,
             },
             "sip": {
-                "messages": { "udp": c.get(Proto::Sip), "tcp": c.sip_tcp_messages },
+                "messages": { "udp": c.get(Proto::Sip), "tcp": c.sip_tcp_messages, "ws": c.sip_ws_messages },
                 "requests": sip_requests,
                 "responses": sip_responses,
             },
@@ -425,6 +426,8 @@ pub fn stats_json(r: &Report) -> Json {
                 "out_of_order": c.tcp.out_of_order,
                 "overlaps": c.tcp.overlaps,
                 "midstream": c.tcp.midstream,
+                "ws_upgrades": c.ws_upgrades,
+                "ws_control_frames": c.ws_control_frames,
             },
             "engine": {
                 "events": events,

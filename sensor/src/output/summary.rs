@@ -92,10 +92,11 @@ pub fn render(r: &Report, output: &str) -> String {
     };
     let _ = writeln!(
         s,
-        "  sip           {:>12}   udp {} tcp {}  requests {req} ({})  responses {rsp} ({})",
+        "  sip           {:>12}   udp {} tcp {} ws {}  requests {req} ({})  responses {rsp} ({})",
         req + rsp,
         c.get(Proto::Sip),
         c.sip_tcp_messages,
+        c.sip_ws_messages,
         dash(methods),
         dash(classes)
     );

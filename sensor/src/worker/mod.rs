@@ -36,6 +36,10 @@ enum StreamKind {
     Unknown,
     /// SIP: framed message by message.
     Sip,
+    /// An HTTP `GET` or `HTTP/1.1 101` whose header block is still arriving: it may open a WebSocket.
+    Handshake,
+    /// WebSocket frames after an upgrade for SIP (RFC 7118): one SIP message per WebSocket message.
+    WebSocket,
     /// Something else (TLS, ...): only counted.
     Other,
 }
@@ -43,17 +47,44 @@ enum StreamKind {
 /// Bytes of a stream's start held at most while deciding whether it is SIP.
 const SIP_DECIDE_BYTES: usize = 512;
 
+/// Where a WebSocket direction is between frames.
+#[derive(Debug, Default)]
+struct WsState {
+    /// Bytes at the start of `pending` that are the unmasked payload of a message whose last frame has not
+    /// come yet (at most `sip::MAX_MESSAGE_LEN`).
+    assembled: usize,
+    /// A message has started (its first frame had FIN clear) and continuation frames follow.
+    in_message: bool,
+    /// Payload bytes of a control frame still to pass over: control payloads are never buffered.
+    skip: usize,
+}
+
 /// What the application layer knows of one direction of a TCP stream.
 #[derive(Debug, Default)]
 struct StreamState {
     kind: StreamKind,
-    /// Bytes of a message not complete yet (at most `sip::MAX_MESSAGE_LEN`).
+    /// SIP: bytes of a message not complete yet (at most `sip::MAX_MESSAGE_LEN`). Handshake: the header
+    /// block so far (at most `ws::MAX_HANDSHAKE_LEN` between segments). WebSocket: the assembled part of a
+    /// fragmented message, then the frame being read (at most `sip::MAX_MESSAGE_LEN + ws::MAX_HEADER_LEN`).
     pending: Vec<u8>,
+    ws: WsState,
+}
+
+/// Why a WebSocket direction stops being followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WsStop {
+    /// Frames that break RFC 6455 (a bad control frame, a continuation with no message, a new message
+    /// inside one, a reserved opcode) or a message longer than `sip::MAX_MESSAGE_LEN`: counted malformed.
+    Malformed,
+    /// RSV bits set: a negotiated extension (permessage-deflate, RFC 7692) this sensor does not decode.
+    Unsupported,
 }
 
 /// The application layer of TCP streams: SIP over TCP framed by Content-Length (RFC 3261 §18.3), several
-/// messages per segment or one message over several segments, keep-alives skipped. Streams whose first bytes
-/// are not SIP (TLS, anything else) are only counted. This is where SIP events over TCP are made next.
+/// messages per segment or one message over several segments, keep-alives skipped; and SIP over WebSocket
+/// (RFC 7118) when the HTTP upgrade is in the stream: frames read across segments, fragmented messages
+/// reassembled, client frames unmasked, control frames counted. Streams whose first bytes are neither (TLS,
+/// anything else) are only counted. This is where SIP events over TCP are made next.
 #[derive(Debug)]
 pub struct AppLayer {
     stream_bytes: u64,
@@ -66,9 +97,20 @@ pub struct AppLayer {
 /// worker to send on.
 #[derive(Debug, Default)]
 struct SipTally {
+    /// Requests and responses over TCP, plain and WebSocket.
     counts: SipCounters,
+    /// SIP messages framed from plain TCP streams.
     messages: u64,
+    /// SIP messages carried by WebSocket messages.
+    ws_messages: u64,
+    /// Messages that did not parse as SIP, or streams that could not be framed.
     malformed: u64,
+    /// WebSocket directions that stopped on frames breaking RFC 6455 or on a message too long.
+    ws_malformed: u64,
+    /// Connections upgraded to WebSocket for SIP (client requests recognised).
+    ws_upgrades: u64,
+    /// Close, ping and pong frames.
+    ws_control: u64,
     events: Vec<SipSeen>,
 }
 
@@ -241,36 +283,205 @@ fn stream_key(conn: &ConnInfo, dir: Dir) -> (std::net::SocketAddr, std::net::Soc
 }
 
 impl SipTally {
-    fn message(&mut self, bytes: &[u8], src: std::net::SocketAddr, dst: std::net::SocketAddr) {
+    fn message(
+        &mut self,
+        bytes: &[u8],
+        src: std::net::SocketAddr,
+        dst: std::net::SocketAddr,
+        transport: SipTransport,
+    ) {
         if callguard_parsers::sip::is_keepalive(bytes) {
             return;
         }
         match callguard_parsers::sip::Message::parse(bytes) {
             Ok(m) => {
-                self.messages += 1;
+                if transport == SipTransport::Ws {
+                    self.ws_messages += 1;
+                } else {
+                    self.messages += 1;
+                }
                 if let Some(method) = m.method() {
                     self.counts.request(method.as_str());
                 } else if let Some(status) = m.status() {
                     self.counts.response(status);
                 }
-                self.events
-                    .extend(sip_seen(&m, src, dst, SipTransport::Tcp));
+                self.events.extend(sip_seen(&m, src, dst, transport));
             }
             Err(_) => self.malformed += 1,
         }
     }
 }
 
+/// Reads WebSocket frames of one direction from `input` (RFC 6455 §5), after what `st` holds already: each
+/// complete text or binary message goes to the tally as one SIP message (RFC 7118 §5), control frames are
+/// counted. Bytes are taken from `input` only as far as the frame being read needs, so `st.pending` never
+/// holds more than the assembled part of a message plus one frame; a declared length that would make a
+/// message longer than `sip::MAX_MESSAGE_LEN` stops the stream before any of its payload is held.
+fn ws_frames(
+    st: &mut StreamState,
+    tally: &mut SipTally,
+    key: (SocketAddr, SocketAddr),
+    mut input: &[u8],
+) -> Result<(), WsStop> {
+    use callguard_parsers::sip::MAX_MESSAGE_LEN;
+    use callguard_parsers::ws::{self, Opcode};
+    // Moves up to `n` bytes from the front of `input` to the end of `pending`; false when none are left.
+    fn take(pending: &mut Vec<u8>, input: &mut &[u8], n: usize) -> bool {
+        if input.is_empty() {
+            return false;
+        }
+        let (now, later) = input.split_at(n.min(input.len()));
+        pending.extend_from_slice(now);
+        *input = later;
+        true
+    }
+    loop {
+        if st.ws.skip > 0 {
+            let n = st.ws.skip.min(input.len());
+            st.ws.skip -= n;
+            input = input.get(n..).unwrap_or_default();
+            if st.ws.skip > 0 {
+                return Ok(());
+            }
+        }
+        let at = st.ws.assembled;
+        let h = match ws::Header::parse(st.pending.get(at..).unwrap_or_default()) {
+            Ok(h) => h,
+            Err(e) => match e.kind {
+                ErrorKind::Incomplete { needed } => {
+                    if take(&mut st.pending, &mut input, needed) {
+                        continue;
+                    }
+                    return Ok(());
+                }
+                _ => return Err(WsStop::Malformed),
+            },
+        };
+        if h.opcode.is_control() {
+            if !matches!(h.opcode, Opcode::CLOSE | Opcode::PING | Opcode::PONG) {
+                return Err(WsStop::Malformed);
+            }
+            // The header is all `pending` holds past `at`: drop it and pass over the payload (<= 125 bytes).
+            tally.ws_control += 1;
+            st.pending.truncate(at);
+            st.ws.skip = usize::try_from(h.payload_len).unwrap_or(usize::MAX);
+            continue;
+        }
+        if h.rsv != 0 {
+            return Err(WsStop::Unsupported);
+        }
+        let continues = h.opcode == Opcode::CONTINUATION;
+        if !(h.opcode.is_data() && !st.ws.in_message || continues && st.ws.in_message) {
+            return Err(WsStop::Malformed);
+        }
+        let len = usize::try_from(h.payload_len)
+            .ok()
+            .filter(|&n| n <= MAX_MESSAGE_LEN.saturating_sub(at))
+            .ok_or(WsStop::Malformed)?;
+        let frame_end = at + h.len + len;
+        let missing = frame_end.saturating_sub(st.pending.len());
+        if missing > 0 {
+            take(&mut st.pending, &mut input, missing);
+            if st.pending.len() < frame_end {
+                return Ok(());
+            }
+        }
+        // The whole frame is at `at..frame_end`: unmask its payload, move it onto the assembled part.
+        let payload = at + h.len..frame_end;
+        if let (Some(k), Some(p)) = (h.mask, st.pending.get_mut(payload.clone())) {
+            ws::unmask(k, 0, p);
+        }
+        st.pending.copy_within(payload, at);
+        st.pending.truncate(at + len);
+        st.ws.assembled = at + len;
+        st.ws.in_message = !h.fin;
+        if h.fin {
+            tally.message(&st.pending, key.0, key.1, SipTransport::Ws);
+            st.pending.clear();
+            st.ws.assembled = 0;
+        }
+    }
+}
+
+impl AppLayer {
+    /// A direction whose header block is complete: an upgrade for SIP (the client's request, or the server's
+    /// `101` answering one) turns it to WebSocket and reads the frames that followed the block.
+    fn handshake(&mut self, key: (SocketAddr, SocketAddr), ts: PacketTime) {
+        use callguard_parsers::ws::{self, StartLine};
+        let Self { streams, tally, .. } = self;
+        let Some(st) = streams.get_mut(&key, ts) else {
+            return;
+        };
+        let head = std::mem::take(&mut st.pending);
+        // (header block length, names the sip subprotocol, is the client's request)
+        let upgrade = match ws::Handshake::parse(&head) {
+            Ok(h) => match h.start {
+                StartLine::Request { .. } => h.is_sip_upgrade().then_some((h.len, true, true)),
+                // The answer to an upgrade for SIP names `sip` (RFC 7118 §4.1); else the request must
+                // have been seen.
+                StartLine::Response { .. } => h.is_switching().then_some((h.len, h.sip, false)),
+            },
+            Err(e) if matches!(e.kind, ErrorKind::Incomplete { .. }) => {
+                st.pending = head;
+                return;
+            }
+            // Not HTTP/1.1 as WebSocket uses it, or a header block over the bound.
+            Err(_) => None,
+        };
+        let Some((len, sip, request)) = upgrade else {
+            st.kind = StreamKind::Other;
+            return;
+        };
+        let sip = sip
+            || streams
+                .get(&(key.1, key.0))
+                .is_some_and(|peer| peer.kind == StreamKind::WebSocket);
+        let Some(st) = streams.get_mut(&key, ts) else {
+            return;
+        };
+        if !sip {
+            st.kind = StreamKind::Other;
+            return;
+        }
+        if request {
+            tally.ws_upgrades += 1;
+        }
+        st.kind = StreamKind::WebSocket;
+        st.ws = WsState::default();
+        let frames = head.get(len..).unwrap_or_default();
+        if let Err(stop) = ws_frames(st, tally, key, frames) {
+            ws_stop(st, tally, stop);
+        }
+    }
+}
+
+/// A WebSocket direction that cannot be followed any further becomes Other.
+fn ws_stop(st: &mut StreamState, tally: &mut SipTally, stop: WsStop) {
+    if stop == WsStop::Malformed {
+        tally.ws_malformed += 1;
+    }
+    st.kind = StreamKind::Other;
+    st.pending = Vec::new();
+    st.ws = WsState::default();
+}
+
 impl StreamHandler for AppLayer {
     fn on_data(&mut self, conn: &ConnInfo, dir: Dir, ts: PacketTime, data: &[u8]) {
-        use callguard_parsers::sip;
+        use callguard_parsers::{sip, ws};
         self.stream_bytes += data.len() as u64;
         let key = stream_key(conn, dir);
         // One lookup per segment: the stream's state is worked on in place, beside the tally.
         let Self { streams, tally, .. } = self;
         let st = streams.get_or_insert_with(key, ts, StreamState::default);
-        if st.kind == StreamKind::Other {
-            return;
+        match st.kind {
+            StreamKind::Other => return,
+            StreamKind::WebSocket => {
+                if let Err(stop) = ws_frames(st, tally, key, data) {
+                    ws_stop(st, tally, stop);
+                }
+                return;
+            }
+            _ => {}
         }
         let from_data = st.pending.is_empty() && st.kind == StreamKind::Sip;
         if !from_data {
@@ -284,12 +495,22 @@ impl StreamHandler for AppLayer {
             if !line_done {
                 return;
             }
-            if !(sip::probe(head) || sip::is_keepalive(head)) {
-                st.kind = StreamKind::Other;
+            st.kind = if sip::probe(head) || sip::is_keepalive(head) {
+                StreamKind::Sip
+            } else if ws::probe(head) {
+                StreamKind::Handshake
+            } else {
                 st.pending = Vec::new();
+                StreamKind::Other
+            };
+        }
+        match st.kind {
+            StreamKind::Sip => {}
+            StreamKind::Handshake => {
+                self.handshake(key, ts);
                 return;
             }
-            st.kind = StreamKind::Sip;
+            _ => return,
         }
         // Frame every complete message; keep the tail of an incomplete one for the next segment.
         let source: &[u8] = if from_data { data } else { &st.pending };
@@ -300,7 +521,7 @@ impl StreamHandler for AppLayer {
                 Ok(0) => break,
                 Ok(n) => {
                     if let Some(m) = rest.get(..n) {
-                        tally.message(m, key.0, key.1);
+                        tally.message(m, key.0, key.1, SipTransport::Tcp);
                     }
                     off += n;
                 }
@@ -330,12 +551,19 @@ impl StreamHandler for AppLayer {
     }
 
     fn on_gap(&mut self, conn: &ConnInfo, dir: Dir, _skipped: u64) {
-        // A hole in the stream: the partial message is lost; the next bytes may start a new one.
+        // A hole in the stream: the partial message is lost; the next bytes may start a new SIP message. A
+        // WebSocket stream has lost its frame boundaries (the next bytes may be inside a payload): it is
+        // not followed any further.
         if let Some(st) = self
             .streams
             .get_mut(&stream_key(conn, dir), PacketTime::ZERO)
         {
             st.pending.clear();
+            if matches!(st.kind, StreamKind::Handshake | StreamKind::WebSocket) {
+                st.kind = StreamKind::Other;
+                st.pending = Vec::new();
+                st.ws = WsState::default();
+            }
         }
     }
 
@@ -625,10 +853,19 @@ impl Worker {
         c.flows = self.flows.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
-        c.sip_tcp = self.app.tally.counts;
-        c.sip_tcp_messages = self.app.tally.messages;
-        if let Some(m) = c.malformed.get_mut(callguard_parsers::Layer::Sip.index()) {
-            *m += self.app.tally.malformed;
+        let t = &self.app.tally;
+        c.sip_tcp = t.counts;
+        c.sip_tcp_messages = t.messages;
+        c.sip_ws_messages = t.ws_messages;
+        c.ws_upgrades = t.ws_upgrades;
+        c.ws_control_frames = t.ws_control;
+        for (layer, n) in [
+            (callguard_parsers::Layer::Sip, t.malformed),
+            (callguard_parsers::Layer::WebSocket, t.ws_malformed),
+        ] {
+            if let Some(m) = c.malformed.get_mut(layer.index()) {
+                *m += n;
+            }
         }
         c
     }
@@ -690,6 +927,305 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
             "a stream that did not start as SIP is not framed"
         );
         assert_eq!(app.stream_bytes, (hello.len() + REGISTER.len()) as u64);
+    }
+
+    const UPGRADE: &[u8] = b"GET / HTTP/1.1\r\nHost: 10.0.0.1:8080\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Protocol: sip\r\n\r\n";
+    const SWITCHING: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+Connection: upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: sip\r\n\r\n";
+    const OK: &[u8] = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK1\r\n\
+From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>;tag=b\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+    const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+    /// One WebSocket frame (RFC 6455 §5.2), masked with `mask` when given.
+    fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
+        let m = if mask.is_some() { 0x80 } else { 0 };
+        match payload.len() {
+            n @ 0..=125 => f.push(m | u8::try_from(n).unwrap()),
+            n @ 126..=0xffff => {
+                f.push(m | 126);
+                f.extend_from_slice(&u16::try_from(n).unwrap().to_be_bytes());
+            }
+            n => {
+                f.push(m | 127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let start = f.len();
+        f.extend_from_slice(payload);
+        if let Some(k) = mask {
+            f.extend_from_slice(&[0; 4]);
+            f.copy_within(start..start + payload.len(), start + 4);
+            f[start..start + 4].copy_from_slice(&k);
+            callguard_parsers::ws::unmask(k, 0, &mut f[start + 4..]);
+        }
+        f
+    }
+
+    fn ws_conn() -> ConnInfo {
+        ConnInfo {
+            client: "10.0.0.11:41000".parse().unwrap(),
+            server: "10.0.0.1:8080".parse().unwrap(),
+            start: PacketTime::ZERO,
+        }
+    }
+
+    fn kind(app: &AppLayer, dir: Dir) -> StreamKind {
+        app.streams.get(&stream_key(&ws_conn(), dir)).unwrap().kind
+    }
+
+    /// The client's side of a connection: the upgrade, a REGISTER in one masked frame, a masked ping, and the
+    /// REGISTER again in three masked fragments with a pong between them.
+    fn client_stream() -> Vec<u8> {
+        let mut s = UPGRADE.to_vec();
+        s.extend(frame(true, 1, Some(KEY), REGISTER));
+        s.extend(frame(true, 9, Some([1, 2, 3, 4]), b"hi"));
+        s.extend(frame(false, 1, Some([5, 6, 7, 8]), &REGISTER[..30]));
+        s.extend(frame(false, 0, Some([9, 9, 9, 9]), &REGISTER[30..31]));
+        s.extend(frame(true, 10, Some(KEY), b""));
+        s.extend(frame(true, 0, Some(KEY), &REGISTER[31..]));
+        s
+    }
+
+    #[test]
+    fn sip_over_websocket_split_anywhere_gives_the_same_messages() {
+        let stream = client_stream();
+        for cut in 1..stream.len() {
+            let mut app = AppLayer::default();
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &stream[..cut]);
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &stream[cut..]);
+            let t = &app.tally;
+            assert_eq!((t.ws_messages, t.messages), (2, 0), "cut at {cut}");
+            assert_eq!(t.counts.requests[4], 2, "REGISTER counted, cut at {cut}");
+            assert_eq!((t.ws_control, t.ws_upgrades), (2, 1), "cut at {cut}");
+            assert_eq!((t.malformed, t.ws_malformed), (0, 0), "cut at {cut}");
+            assert_eq!(t.events.len(), 2);
+            assert!(t.events.iter().all(|e| e.transport == SipTransport::Ws));
+            assert_eq!(kind(&app, Dir::ToServer), StreamKind::WebSocket);
+        }
+    }
+
+    #[test]
+    fn sip_over_websocket_byte_by_byte_gives_the_same_messages() {
+        let mut app = AppLayer::default();
+        for b in client_stream() {
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &[b]);
+        }
+        assert_eq!(app.tally.ws_messages, 2);
+        assert_eq!(app.tally.events[0].call_id.as_ref(), "c1");
+    }
+
+    #[test]
+    fn the_servers_switching_answer_makes_its_direction_websocket() {
+        let mut app = AppLayer::default();
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
+        let mut answer = SWITCHING.to_vec();
+        answer.extend(frame(true, 1, None, OK));
+        answer.extend(frame(true, 2, None, OK));
+        answer.extend(frame(true, 8, None, &[0x03, 0xe8]));
+        app.on_data(&ws_conn(), Dir::ToClient, PacketTime::ZERO, &answer);
+        assert_eq!(kind(&app, Dir::ToClient), StreamKind::WebSocket);
+        assert_eq!(app.tally.ws_messages, 2, "text and binary messages are SIP");
+        assert_eq!(app.tally.counts.responses[1], 2);
+        assert_eq!(app.tally.ws_control, 1);
+        assert_eq!(app.tally.ws_upgrades, 1, "one connection");
+        let e = &app.tally.events[0];
+        assert_eq!((e.src, e.dst), (ws_conn().server, ws_conn().client));
+    }
+
+    #[test]
+    fn an_answer_without_sip_follows_only_an_upgrade_for_sip() {
+        let plain = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+        // Its request was seen: followed.
+        let mut app = AppLayer::default();
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
+        app.on_data(&ws_conn(), Dir::ToClient, PacketTime::ZERO, plain);
+        assert_eq!(kind(&app, Dir::ToClient), StreamKind::WebSocket);
+        // No request for SIP: not followed.
+        let mut app = AppLayer::default();
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+        );
+        app.on_data(&ws_conn(), Dir::ToClient, PacketTime::ZERO, plain);
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        assert_eq!(kind(&app, Dir::ToClient), StreamKind::Other);
+        assert_eq!(app.tally.ws_upgrades, 0);
+    }
+
+    #[test]
+    fn plain_http_and_an_endless_header_block_are_other() {
+        let mut app = AppLayer::default();
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        let mut app = AppLayer::default();
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            b"GET / HTTP/1.1\r\n",
+        );
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Handshake);
+        for _ in 0..100 {
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &[b'a'; 100]);
+        }
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        assert_eq!(
+            app.tally.ws_malformed, 0,
+            "not WebSocket: only counted as a stream"
+        );
+    }
+
+    #[test]
+    fn a_hostile_64_bit_length_ends_the_stream_as_malformed_without_buffering() {
+        let mut app = AppLayer::default();
+        let mut s = UPGRADE.to_vec();
+        s.extend_from_slice(&[0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        s.extend_from_slice(&KEY);
+        s.extend_from_slice(&[0u8; 1000]);
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &s);
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        assert_eq!(app.tally.ws_malformed, 1);
+        let st = app
+            .streams
+            .get(&stream_key(&ws_conn(), Dir::ToServer))
+            .unwrap();
+        assert_eq!(st.pending.capacity(), 0);
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            &frame(true, 1, Some(KEY), REGISTER),
+        );
+        assert_eq!(app.tally.ws_messages, 0, "not followed any more");
+    }
+
+    #[test]
+    fn frames_breaking_rfc6455_end_the_stream_as_malformed() {
+        for bad in [
+            frame(true, 0, Some(KEY), REGISTER), // a continuation with no message
+            frame(true, 3, Some(KEY), REGISTER), // a reserved data opcode
+            frame(true, 11, Some(KEY), b""),     // a reserved control opcode
+            frame(false, 9, Some(KEY), b""),     // a fragmented ping
+            [
+                frame(false, 1, Some(KEY), b"a"),
+                frame(true, 1, Some(KEY), b"b"),
+            ]
+            .concat(), // a message inside one
+        ] {
+            let mut app = AppLayer::default();
+            app.on_data(
+                &ws_conn(),
+                Dir::ToServer,
+                PacketTime::ZERO,
+                &[UPGRADE, &bad].concat(),
+            );
+            assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other, "{bad:02x?}");
+            assert_eq!(app.tally.ws_malformed, 1);
+        }
+        // Compressed frames (permessage-deflate) are not read, and not malformed.
+        let mut app = AppLayer::default();
+        let mut deflated = frame(true, 1, Some(KEY), b"x");
+        deflated[0] |= 0x40;
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            &[UPGRADE, &deflated].concat(),
+        );
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        assert_eq!(app.tally.ws_malformed, 0);
+    }
+
+    #[test]
+    fn a_fragmented_message_is_bounded_by_the_sip_limit() {
+        use callguard_parsers::sip::MAX_MESSAGE_LEN;
+        use callguard_parsers::ws::MAX_HEADER_LEN;
+        // A message of exactly the limit, in 1000-byte fragments fed 700 bytes at a time, is followed ...
+        let head = &REGISTER[..REGISTER.len() - "4\r\n\r\nbody".len()];
+        let body = MAX_MESSAGE_LEN - head.len() - "65000\r\n\r\n".len();
+        let mut text = head.to_vec();
+        text.extend_from_slice(format!("{body}\r\n\r\n").as_bytes());
+        text.resize(MAX_MESSAGE_LEN, b'x');
+        let text = text.as_slice();
+        let chunks: Vec<&[u8]> = text.chunks(1000).collect();
+        let mut s = UPGRADE.to_vec();
+        for (i, c) in chunks.iter().enumerate() {
+            s.extend(frame(
+                i + 1 == chunks.len(),
+                if i == 0 { 1 } else { 0 },
+                Some(KEY),
+                c,
+            ));
+        }
+        let mut app = AppLayer::default();
+        for seg in s.chunks(700) {
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, seg);
+            let st = app
+                .streams
+                .get(&stream_key(&ws_conn(), Dir::ToServer))
+                .unwrap();
+            assert!(st.pending.len() <= MAX_MESSAGE_LEN + MAX_HEADER_LEN);
+        }
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::WebSocket);
+        assert_eq!((app.tally.ws_messages, app.tally.malformed), (1, 0));
+        assert_eq!(app.tally.ws_malformed, 0);
+        // ... one byte more is not.
+        let mut s = UPGRADE.to_vec();
+        s.extend(frame(false, 1, Some(KEY), text));
+        s.extend(frame(true, 0, Some(KEY), b"y"));
+        let mut app = AppLayer::default();
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &s);
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+        assert_eq!(app.tally.ws_malformed, 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+        /// Whatever follows an upgrade, cut anywhere, nothing panics and a WebSocket direction holds at most
+        /// one message and one frame header.
+        #[test]
+        fn any_bytes_after_an_upgrade_stay_bounded(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            mutate in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>()), 0..4),
+            cuts in proptest::collection::vec(1usize..200, 0..6),
+        ) {
+            use callguard_parsers::{sip::MAX_MESSAGE_LEN, ws::MAX_HEADER_LEN};
+            let mut s = client_stream();
+            for (i, v) in mutate {
+                let i = UPGRADE.len() + i % (s.len() - UPGRADE.len());
+                s[i] = v;
+            }
+            s.extend(tail);
+            let mut app = AppLayer::default();
+            let mut rest = s.as_slice();
+            for c in cuts.into_iter().chain([usize::MAX]) {
+                let (seg, next) = rest.split_at(c.min(rest.len()));
+                app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, seg);
+                rest = next;
+                let st = app.streams.get(&stream_key(&ws_conn(), Dir::ToServer)).unwrap();
+                proptest::prop_assert!(st.pending.len() <= MAX_MESSAGE_LEN + MAX_HEADER_LEN);
+                proptest::prop_assert!(st.ws.assembled <= st.pending.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_gap_in_a_websocket_stream_stops_following_it() {
+        let mut app = AppLayer::default();
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
+        app.on_gap(&ws_conn(), Dir::ToServer, 10);
+        assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
     }
 
     #[test]
