@@ -207,3 +207,57 @@ fn hping3_syn_floods_are_seen_live_as_offline() {
         "single source: {a:#?}"
     );
 }
+
+/// What the WebSocket scenario needs beyond the lab's tools: kamailio's websocket module and Python's
+/// `websockets` (tests/lab/README.md); `None` when both are there.
+fn websocket_missing() -> Option<&'static str> {
+    if !std::path::Path::new("/usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so").exists() {
+        return Some("kamailio's websocket module (kamailio-websocket-modules)");
+    }
+    let py = Command::new("/usr/bin/python3")
+        .args(["-c", "import websockets"])
+        .output();
+    if !py.is_ok_and(|o| o.status.success()) {
+        return Some("python3-websockets");
+    }
+    None
+}
+
+#[test]
+fn sip_over_websocket_is_read_live_as_offline() {
+    let name = "sip_over_websocket_is_read_live_as_offline";
+    if !lab_or_skip(name, LAB_TOOLS, false) {
+        return;
+    }
+    if let Some(what) = websocket_missing() {
+        assert!(
+            std::env::var_os("CALLGUARD_REQUIRE_LAB").is_none(),
+            "{name}: needs {what} (CALLGUARD_REQUIRE_LAB is set)"
+        );
+        eprintln!("skipped {name}: needs {what}");
+        return;
+    }
+    let (live, offline) = scenario("sip-ws");
+    check_capture(&live, &offline);
+    // Two registrations and a call over ws:// (tests/golden/lab-sip-ws.toml): cleartext SIP and credentials.
+    let a = alerts(&live);
+    for sid in [1001, 1006] {
+        let n = a
+            .iter()
+            .filter(|x| x["alert"]["signature_id"] == sid)
+            .count();
+        assert_eq!(n, 2, "sid {sid}: {a:#?}");
+    }
+    assert_eq!(a.len(), 4, "{a:#?}");
+    assert!(
+        a.iter().all(|x| x["evidence"]["transport"] == "WS"),
+        "{a:#?}"
+    );
+    let stats = &live.last().unwrap()["stats"];
+    assert_eq!(stats["sip"]["messages"]["ws"], 21, "{stats:#}");
+    assert_eq!(stats["tcp"]["ws_upgrades"], 2, "{stats:#}");
+    let calls: Vec<_> = live.iter().filter(|l| l["event_type"] == "call").collect();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(calls[0]["call"]["transport"], "WS");
+    assert_eq!(calls[0]["proto"], "TCP");
+}

@@ -233,6 +233,22 @@ EOF2
 	sleep 0.5
 }
 
+# lab_kamailio_ws : start kamailio in cg-pbx with kamailio-ws.cfg: SIP over plain WebSocket (ws://) on
+# 10.77.0.1:8080 (RFC 7118), the same registrar users and record-routing as lab_kamailio. Needs the websocket
+# module (package kamailio-websocket-modules).
+lab_kamailio_ws() {
+	local dir="$LAB_TMP/kam-ws" i
+	mkdir -p "$dir"
+	cp "$LAB_DIR/kamailio-ws.cfg" "$dir/kamailio.cfg"
+	lab_bg pbx kamailio -DD -E -f "$dir/kamailio.cfg" -Y "$dir" -P "$dir/kamailio.pid" -m 64 -M 8
+	LAB_KAM_PID=$LAB_LAST_PID
+	for i in $(seq 50); do
+		in_ns pbx ss -ltn | grep -q '10.77.0.1:8080' && break
+		sleep 0.1
+	done
+	sleep 0.5
+}
+
 # lab_rtp_pcap FILE [SECONDS] [srtp] : a G.711 u-law RTP stream (20 ms packets) for sipp's play_pcap_audio
 # (srtp: SRTP-looking payload, random bytes + 10-byte tag).
 lab_rtp_pcap() {
