@@ -195,7 +195,7 @@ pub struct Counters {
     pub sip_tcp_messages: u64,
     /// SIP messages over WebSocket (RFC 7118), all of them.
     pub sip_ws_messages: u64,
-    /// TCP connections upgraded to WebSocket for SIP.
+    /// Requests to upgrade a TCP connection to WebSocket for SIP (the client's GET, answered or not).
     pub ws_upgrades: u64,
     /// WebSocket close, ping and pong frames.
     pub ws_control_frames: u64,

@@ -107,7 +107,7 @@ struct SipTally {
     malformed: u64,
     /// WebSocket directions that stopped on frames breaking RFC 6455 or on a message too long.
     ws_malformed: u64,
-    /// Connections upgraded to WebSocket for SIP (client requests recognised).
+    /// Requests to upgrade a connection to WebSocket for SIP (the client's GET, answered or not).
     ws_upgrades: u64,
     /// Close, ping and pong frames.
     ws_control: u64,
@@ -430,6 +430,9 @@ impl AppLayer {
         };
         let Some((len, sip, request)) = upgrade else {
             st.kind = StreamKind::Other;
+            if ws::probe(&head) && head.starts_with(b"HTTP/") {
+                self.upgrade_refused(key, ts);
+            }
             return;
         };
         let sip = sip
@@ -451,6 +454,20 @@ impl AppLayer {
         let frames = head.get(len..).unwrap_or_default();
         if let Err(stop) = ws_frames(st, tally, key, frames) {
             ws_stop(st, tally, stop);
+        }
+    }
+}
+
+impl AppLayer {
+    /// The server direction `key` answered without switching protocols: the client direction, WebSocket since
+    /// its request, is not followed any further (what it sends next is HTTP, not frames).
+    fn upgrade_refused(&mut self, key: (SocketAddr, SocketAddr), ts: PacketTime) {
+        if let Some(peer) = self.streams.get_mut(&(key.1, key.0), ts)
+            && peer.kind == StreamKind::WebSocket
+        {
+            peer.kind = StreamKind::Other;
+            peer.pending = Vec::new();
+            peer.ws = WsState::default();
         }
     }
 }
@@ -500,8 +517,14 @@ impl StreamHandler for AppLayer {
             } else if ws::probe(head) {
                 StreamKind::Handshake
             } else {
+                let answer = head.starts_with(b"HTTP/1.");
                 st.pending = Vec::new();
-                StreamKind::Other
+                st.kind = StreamKind::Other;
+                if answer {
+                    // An HTTP answer other than 101: an upgrade asked for by the peer was refused.
+                    self.upgrade_refused(key, ts);
+                }
+                return;
             };
         }
         match st.kind {
@@ -1055,6 +1078,24 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>;tag=b\r\nCall-ID: c1\r\nCSeq: 1
         assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
         assert_eq!(kind(&app, Dir::ToClient), StreamKind::Other);
         assert_eq!(app.tally.ws_upgrades, 0);
+    }
+
+    #[test]
+    fn a_refused_upgrade_stops_following_the_client() {
+        for answer in [
+            &b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"[..],
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
+        ] {
+            let mut app = AppLayer::default();
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
+            assert_eq!(kind(&app, Dir::ToServer), StreamKind::WebSocket);
+            app.on_data(&ws_conn(), Dir::ToClient, PacketTime::ZERO, answer);
+            assert_eq!(kind(&app, Dir::ToClient), StreamKind::Other);
+            assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+            // The client's next request on the connection is HTTP, not frames: nothing malformed.
+            app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
+            assert_eq!(app.tally.ws_malformed, 0);
+        }
     }
 
     #[test]
