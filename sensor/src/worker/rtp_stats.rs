@@ -44,7 +44,8 @@
 //!   point as tshark does (in milliseconds; `jitter_ts` gives it in timestamp units). As in tshark, a packet
 //!   whose timestamp is before the stream's first (by RFC 1982 serial arithmetic) is "out of time sequence":
 //!   it does not update the jitter nor serve as the reference for the next packet. With a clock rate of 0
-//!   (unknown, or `telephone-event`) the jitter is not computed.
+//!   (unknown, or `telephone-event`) the jitter is not computed; when the caller learns a rate only after
+//!   some packets (inferred from the data, see `worker::media`), the jitter starts from the packet before.
 //! - **Delta** is the arrival-time step from the previous in-time-sequence packet.
 //! - **Min/max/mean** of delta and jitter take only "regular" packets, as tshark does: not the first, not
 //!   one with the marker bit, not comfort noise (PT 13 or 19) nor the packet after one, and not out of
@@ -186,6 +187,9 @@ pub struct StreamStats {
     ref_time: PacketTime,
     /// Its RTP timestamp relative to the first, in ms (tshark's `lastnominaltime`).
     ref_nominal_ms: f64,
+    /// Its RTP timestamp relative to the first, in timestamp units (to start the jitter from it when the
+    /// clock rate becomes known only after some packets).
+    ref_nominal: u32,
     clock_rate: u32,
     jitter_ms: f64,
     min_jitter_ms: Option<f64>,
@@ -200,6 +204,11 @@ impl StreamStats {
     /// An empty stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Packets accounted so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
     }
 
     /// Accounts one packet of the stream, received at `ts`; `clock_rate` is the RTP clock in Hz for its
@@ -244,6 +253,12 @@ impl StreamStats {
             let arrival_ms = signed_ms(ts, self.ref_time);
             delta_ms = Some(arrival_ms);
             if clock_rate != 0 {
+                if self.clock_rate == 0 {
+                    // The first packet with a known clock (the second packet, or later when the caller
+                    // learns the rate from the data): measure from the reference packet, not from the first.
+                    self.ref_nominal_ms =
+                        f64::from(self.ref_nominal) * 1000.0 / f64::from(clock_rate);
+                }
                 self.clock_rate = clock_rate;
                 let nominal_ms = f64::from(nominal) * 1000.0 / f64::from(clock_rate);
                 let d = (arrival_ms - (nominal_ms - self.ref_nominal_ms)).abs();
@@ -269,6 +284,7 @@ impl StreamStats {
         }
         if in_time {
             self.ref_time = ts;
+            self.ref_nominal = nominal;
         }
     }
 
