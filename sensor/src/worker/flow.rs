@@ -1,6 +1,6 @@
 //! The worker's flow table: one entry per IP 5-tuple (both directions), with packet and byte counts per
-//! direction and the times of the first and last packet. It is the place per-flow state hangs from (RTP
-//! stream statistics next), and its figures go to the `stats` event.
+//! direction, the times of the first and last packet, and the media handshakes seen on it (DTLS, ZRTP,
+//! STUN: see [`MediaFlags`]). Its figures go to the `stats` event.
 //!
 //! A flow's id is the capture-order sequence number of its first packet: unique within a run, and the same
 //! whatever the number of workers (so it can appear in deterministic output).
@@ -11,6 +11,8 @@ use std::time::Duration;
 use callguard_parsers::link::ip_bytes;
 use callguard_rules::table::{BoundedMap, TableStats};
 use callguard_rules::time::PacketTime;
+
+use super::media::MediaFlags;
 
 /// Flows one worker tracks at most (about 100 bytes each: 26 MB at the cap).
 pub const MAX_FLOWS: usize = 262_144;
@@ -86,6 +88,9 @@ pub struct Flow {
     pub bytes: [u64; 2],
     /// The direction of the first packet (who spoke first).
     pub opened_by: Side,
+    /// Media keying and ICE protocols seen on the flow, either direction: the evidence RTP streams on the
+    /// same 5-tuple carry.
+    pub media: MediaFlags,
 }
 
 impl Flow {
@@ -131,7 +136,7 @@ impl FlowTable {
         }
     }
 
-    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the flow's id.
+    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the flow.
     #[inline]
     pub fn packet(
         &mut self,
@@ -140,23 +145,33 @@ impl FlowTable {
         key: FlowKey,
         side: Side,
         len: usize,
-    ) -> u64 {
-        // The common case, a known flow, costs one lookup.
-        if let Some(f) = self.map.get_mut(&key, ts) {
-            f.count(ts, side, len);
-            return f.id;
-        }
-        self.created += 1;
-        let f = self.map.get_or_insert_with(key, ts, || Flow {
-            id: seq,
-            first: ts,
-            last: ts,
-            packets: [0; 2],
-            bytes: [0; 2],
-            opened_by: side,
+    ) -> &mut Flow {
+        // One lookup, known flow or new (the table looks again only when it is full).
+        let mut created = false;
+        let f = self.map.get_or_insert_with(key, ts, || {
+            created = true;
+            Flow {
+                id: seq,
+                first: ts,
+                last: ts,
+                packets: [0; 2],
+                bytes: [0; 2],
+                opened_by: side,
+                media: MediaFlags::NONE,
+            }
         });
+        if created {
+            self.created += 1;
+        }
         f.count(ts, side, len);
-        f.id
+        f
+    }
+
+    /// Records that `flags` were seen on the flow of `key` (already counted by [`FlowTable::packet`]).
+    pub fn mark(&mut self, key: &FlowKey, flags: MediaFlags) {
+        if let Some(f) = self.map.get_mut(key, PacketTime::ZERO) {
+            f.media.insert(flags);
+        }
     }
 
     /// The flow of `key`, if tracked.
@@ -192,8 +207,8 @@ mod tests {
         let (k2, s2) = FlowKey::new(b, 5060, a, 5060, 17);
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
-        assert_eq!(t.packet(7, ts, k1, s1, 100), 7);
-        assert_eq!(t.packet(9, ts, k2, s2, 50), 7);
+        assert_eq!(t.packet(7, ts, k1, s1, 100).id, 7);
+        assert_eq!(t.packet(9, ts, k2, s2, 50).id, 7);
         let f = *t.get(&k1).unwrap();
         assert_eq!(f.id, 7);
         assert_eq!(f.packets, [1, 1]);

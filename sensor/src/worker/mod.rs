@@ -4,6 +4,7 @@
 
 pub mod defrag;
 pub mod flow;
+pub mod media;
 pub mod reasm;
 pub mod rtp_stats;
 
@@ -21,6 +22,7 @@ use crate::stats::{Counters, Proto, SipCounters};
 use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
 use flow::{FlowKey, FlowTable};
+use media::{Media, MediaFlags};
 use reasm::{CloseReason, ConnInfo, Dir, Handshake, StreamHandler, TcpConfig, TcpTable};
 
 /// Streams the application layer frames at once (per direction); beyond this the oldest is forgotten.
@@ -354,6 +356,7 @@ pub struct Worker {
     flows: FlowTable,
     tcp: TcpTable,
     app: AppLayer,
+    media: Media,
     scratch: Vec<u8>,
     last_sweep_sec: u64,
 }
@@ -373,6 +376,7 @@ impl Worker {
             flows: FlowTable::default(),
             tcp: TcpTable::new(TcpConfig::default()),
             app: AppLayer::default(),
+            media: Media::default(),
             scratch: Vec::new(),
             last_sweep_sec: 0,
         }
@@ -480,7 +484,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        self.flows.packet(seq, ts, key, side, len);
+        let flags = self.flows.packet(seq, ts, key, side, len).media;
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -488,8 +492,8 @@ impl Worker {
                 self.udp_payload(
                     seq,
                     ts,
-                    SocketAddr::new(src, u.sport),
-                    SocketAddr::new(dst, u.dport),
+                    (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
+                    (key, flags),
                     u.payload,
                     out,
                 );
@@ -536,14 +540,15 @@ impl Worker {
     }
 
     /// Classifies a UDP payload by its content, on any port: SIP, or one of the media-port protocols of
-    /// RFC 7983 (RTP, RTCP, STUN, DTLS). This is the seam where SIP and media events are made next.
+    /// RFC 7983. RTP feeds the stream table and RTCP makes report events (see [`media`]); STUN, DTLS and
+    /// ZRTP Hellos are marked on the flow, whose RTP streams carry them as evidence.
     #[inline]
     fn udp_payload(
         &mut self,
         seq: u64,
         ts: PacketTime,
-        src: SocketAddr,
-        dst: SocketAddr,
+        (src, dst): (SocketAddr, SocketAddr),
+        (flow, flags): (FlowKey, MediaFlags),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
@@ -552,16 +557,32 @@ impl Worker {
             return;
         }
         use callguard_parsers::rtp::{self, Kind};
-        match rtp::classify(payload) {
-            Kind::Rtp if rtp::probe_rtp(payload) => self.counters.count(Proto::Rtp),
-            Kind::Rtcp if rtp::rtcp::probe(payload) => self.counters.count(Proto::Rtcp),
+        let seen = match rtp::classify(payload) {
+            Kind::Rtp if rtp::probe_rtp(payload) => {
+                self.counters.count(Proto::Rtp);
+                if let Ok(p) = rtp::Packet::new(payload) {
+                    self.media.rtp(seq, ts, src, dst, &p, flags, out);
+                }
+                return;
+            }
+            Kind::Rtcp if rtp::rtcp::probe(payload) => {
+                self.counters.count(Proto::Rtcp);
+                self.media.rtcp(seq, ts, src, dst, payload, out);
+                return;
+            }
             Kind::Stun if callguard_parsers::stun::probe(payload) => {
-                self.counters.count(Proto::Stun)
+                self.counters.count(Proto::Stun);
+                MediaFlags::STUN
             }
             Kind::Dtls if rtp::probe::dtls_record(payload).is_some() => {
-                self.counters.count(Proto::Dtls)
+                self.counters.count(Proto::Dtls);
+                MediaFlags::DTLS
             }
-            _ => {}
+            Kind::Zrtp if rtp::probe::zrtp_hello(payload) => MediaFlags::ZRTP,
+            _ => return,
+        };
+        if !flags.contains(seen) {
+            self.flows.mark(&flow, seen);
         }
     }
 
@@ -597,8 +618,12 @@ impl Worker {
         }
     }
 
-    /// Packet time has reached `now` (a batch boundary): expire idle state, at most once a second.
-    pub fn tick(&mut self, now: PacketTime) {
+    /// Packet time has reached `now` at a batch boundary whose newest sequence number is `seq`: expire idle
+    /// state, at most once a second (the first batch of a new second of packet time, which every worker
+    /// gets at the same point of the capture: `seq` is then the clock marker's). RTP streams that went idle
+    /// end here: their events carry `seq` and go to `out` in the order of their first packet (see
+    /// [`media`]).
+    pub fn tick(&mut self, now: PacketTime, seq: u64, out: &mut Vec<Event>) {
         if now.secs() <= self.last_sweep_sec {
             return;
         }
@@ -609,12 +634,15 @@ impl Worker {
         // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
         // counted, not followed.
         self.app.tally.events.clear();
+        self.media.sweep(now, seq, out);
     }
 
-    /// End of input: deliver what TCP still buffers and close every stream.
-    pub fn finish(&mut self) {
+    /// End of input: deliver what TCP still buffers and close every stream. Every RTP stream ends: its
+    /// events carry sequence number `u64::MAX` and go to `out` in the order of their first packet.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.tcp.flush(&mut self.app);
         self.app.tally.events.clear();
+        self.media.finish(out);
     }
 
     /// The counters, with the tables' figures filled in.
