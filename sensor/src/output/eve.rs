@@ -182,9 +182,15 @@ pub fn stats_json(r: &Report) -> Json {
         .iter()
         .map(|(slug, t)| ((*slug).to_owned(), json!(t.count)))
         .collect();
+    // The workers' RTP tables, summed over workers, beside the engine's and the detectors'.
+    let worker_tables = [
+        ("worker.rtp_streams".to_owned(), c.media.streams),
+        ("worker.rtp_candidates".to_owned(), c.media.candidates),
+    ];
     let tables: Map<String, Json> = r
         .tables
         .iter()
+        .chain(worker_tables.iter())
         .map(|(name, t)| {
             (
                 name.clone(),
@@ -244,6 +250,16 @@ pub fn stats_json(r: &Report) -> Json {
                 "active": c.flows.table.len,
                 "evicted": c.flows.table.evicted,
                 "expired": c.flows.table.expired,
+            },
+            "rtp": {
+                "streams_started": c.media.started,
+                "streams_ended_idle": c.media.ended_idle,
+                "streams_ended_evicted": c.media.ended_evicted,
+                "streams_ended_capture_end": c.media.ended_capture_end,
+                "unconfirmed": c.media.unconfirmed,
+                "rtcp_reports": c.media.rtcp_reports,
+                "rtcp_malformed": c.media.rtcp_malformed,
+                "rtcp_clipped": c.media.rtcp_clipped,
             },
             "tcp": {
                 "connections": c.tcp.conns_opened,

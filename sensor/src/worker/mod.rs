@@ -651,6 +651,7 @@ impl Worker {
         c.defrag = self.defrag.stats();
         c.tcp = self.tcp.stats();
         c.flows = self.flows.stats();
+        c.media = self.media.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
         c.sip_tcp = self.app.tally.counts;
