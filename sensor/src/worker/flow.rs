@@ -37,6 +37,36 @@ impl std::hash::Hash for FlowKey {
     }
 }
 
+/// One direction of a flow and a 32-bit identifier in it: the RTP stream table's key (the 5-tuple, who
+/// sends, the SSRC), hashed from the flow key's bytes rather than from socket addresses again. Like
+/// [`FlowKey`], it reads an IPv4 address and the IPv4-compatible IPv6 address `::a.b.c.d` (deprecated, RFC
+/// 4291 §2.5.5.1) as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirKey {
+    flow: FlowKey,
+    side: Side,
+    id: u32,
+}
+
+impl DirKey {
+    /// The direction `side` of `flow`, and `id`.
+    pub fn new(flow: FlowKey, side: Side, id: u32) -> Self {
+        Self { flow, side, id }
+    }
+}
+
+impl std::hash::Hash for DirKey {
+    /// Three words, as [`FlowKey`]'s (the protocol is left out: one table holds one protocol).
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let f = &self.flow;
+        h.write_u128(u128::from_ne_bytes(f.lo.0));
+        h.write_u128(u128::from_ne_bytes(f.hi.0));
+        let id = self.id ^ (self.side as u32) << 31;
+        h.write_u64(u64::from(f.lo.1) << 48 | u64::from(f.hi.1) << 32 | u64::from(id));
+    }
+}
+
 /// Which way a packet goes relative to its [`FlowKey`]'s canonical order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -136,7 +166,8 @@ impl FlowTable {
         }
     }
 
-    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the flow.
+    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the media flags
+    /// seen on the flow so far.
     #[inline]
     pub fn packet(
         &mut self,
@@ -145,26 +176,24 @@ impl FlowTable {
         key: FlowKey,
         side: Side,
         len: usize,
-    ) -> &mut Flow {
-        // One lookup, known flow or new (the table looks again only when it is full).
-        let mut created = false;
-        let f = self.map.get_or_insert_with(key, ts, || {
-            created = true;
-            Flow {
-                id: seq,
-                first: ts,
-                last: ts,
-                packets: [0; 2],
-                bytes: [0; 2],
-                opened_by: side,
-                media: MediaFlags::NONE,
-            }
-        });
-        if created {
-            self.created += 1;
+    ) -> MediaFlags {
+        // The common case, a known flow, costs one lookup.
+        if let Some(f) = self.map.get_mut(&key, ts) {
+            f.count(ts, side, len);
+            return f.media;
         }
+        self.created += 1;
+        let f = self.map.get_or_insert_with(key, ts, || Flow {
+            id: seq,
+            first: ts,
+            last: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            opened_by: side,
+            media: MediaFlags::NONE,
+        });
         f.count(ts, side, len);
-        f
+        f.media
     }
 
     /// Records that `flags` were seen on the flow of `key` (already counted by [`FlowTable::packet`]).
@@ -207,8 +236,8 @@ mod tests {
         let (k2, s2) = FlowKey::new(b, 5060, a, 5060, 17);
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
-        assert_eq!(t.packet(7, ts, k1, s1, 100).id, 7);
-        assert_eq!(t.packet(9, ts, k2, s2, 50).id, 7);
+        t.packet(7, ts, k1, s1, 100);
+        t.packet(9, ts, k2, s2, 50);
         let f = *t.get(&k1).unwrap();
         assert_eq!(f.id, 7);
         assert_eq!(f.packets, [1, 1]);

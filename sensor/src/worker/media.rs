@@ -6,7 +6,8 @@
 //! # Streams and candidates
 //!
 //! A stream is one direction of RTP keyed as tshark keys it ([`StreamKey`]): sender address and port,
-//! receiver address and port, SSRC. Any UDP datagram that passes the RTP header checks
+//! receiver address and port, SSRC. (The table's key is the same thing built from the worker's flow key,
+//! [`DirKey`], which is cheaper to hash than socket addresses: this runs for every RTP packet.) Any UDP datagram that passes the RTP header checks
 //! ([`rtp::probe_rtp`]) might be RTP, so a new key is only a *candidate*, held in a table of its own. It
 //! becomes a confirmed stream when a second packet of the key arrives whose sequence number is
 //! 1..=[`MAX_CONFIRM_STEP`] ahead of the previous one: header checks plus consistency over packets, the
@@ -54,11 +55,9 @@
 //! - A confirmed stream that ends before its start was emitted gets its start right before its end, with
 //!   the same sequence number and tiebreak.
 
-use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use callguard_parsers::link::ip_bytes;
 use callguard_parsers::rtp::{self, PayloadType, rtcp};
 use callguard_rules::event::{
     Event, MediaEvidence, Payload, ReportSeen, RtcpSeen, RtpEnd, RtpStart, RtpSummary, StreamEnd,
@@ -67,12 +66,14 @@ use callguard_rules::event::{
 use callguard_rules::table::{BoundedMap, TableStats};
 use callguard_rules::time::PacketTime;
 
+use super::flow::DirKey;
 use super::rtp_stats::{self, StreamStats, StreamSummary};
 
-/// Confirmed streams one worker tracks at most (a stream is about 400 bytes with its key: 26 MB at the cap).
+/// Confirmed streams one worker tracks at most (an entry is about 460 bytes with its key and the hash table's
+/// slack: 30 MB at the cap).
 pub const MAX_RTP_STREAMS: usize = 65_536;
-/// Unconfirmed candidates one worker holds at most; beyond this the least recently seen are dropped (and
-/// counted as unconfirmed). Kept apart from the streams so that a flood of spoofed one-packet "RTP" costs
+/// Unconfirmed candidates one worker holds at most (7.5 MB at the cap); beyond this the least recently seen
+/// are dropped (and counted as unconfirmed). Kept apart from the streams so that a flood of spoofed one-packet "RTP" costs
 /// this table and nothing else.
 pub const MAX_RTP_CANDIDATES: usize = 16_384;
 /// A stream (or candidate) with no packet for this long, in packet time, ends. RTP flows every 20-60 ms while
@@ -187,25 +188,11 @@ pub fn snap_clock(rate: f64) -> Option<u32> {
     })
 }
 
-/// The stream table's key: a [`StreamKey`] hashed as three words (this runs once per RTP packet; the
-/// derived hash of two `SocketAddr`s writes a dozen fields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key(StreamKey);
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let k = &self.0;
-        h.write_u128(u128::from_ne_bytes(ip_bytes(k.src.ip())));
-        h.write_u128(u128::from_ne_bytes(ip_bytes(k.dst.ip())));
-        h.write_u64(
-            u64::from(k.src.port()) << 48 | u64::from(k.dst.port()) << 32 | u64::from(k.ssrc),
-        );
-    }
-}
-
 /// One stream (or candidate).
 #[derive(Debug, Clone)]
 struct Stream {
+    /// Who sends, to whom, which SSRC: what the events say.
+    key: StreamKey,
     stats: StreamStats,
     /// Sequence number and time of the first packet: the stream's identity in events.
     first_seq: u64,
@@ -223,8 +210,9 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(seq: u64, ts: PacketTime, p: &rtp::Packet<'_>) -> Self {
+    fn new(key: StreamKey, seq: u64, ts: PacketTime, p: &rtp::Packet<'_>) -> Self {
         Self {
+            key,
             stats: StreamStats::new(),
             first_seq: seq,
             first: ts,
@@ -316,12 +304,12 @@ impl Stream {
                 || self.stats.packets() >= START_AFTER_PACKETS)
     }
 
-    fn start_event(&self, key: StreamKey, seq: u64, ts: PacketTime) -> Event {
+    fn start_event(&self, seq: u64, ts: PacketTime) -> Event {
         Event {
             seq,
             ts,
             payload: Payload::RtpStart(Box::new(RtpStart {
-                key,
+                key: self.key,
                 first_seq: self.first_seq,
                 first: self.first,
                 payload_type: self.first_pt.0,
@@ -398,13 +386,13 @@ impl MediaStats {
 /// One worker's media state: the stream and candidate tables and their counters.
 #[derive(Debug)]
 pub struct Media {
-    streams: BoundedMap<Key, Stream>,
-    candidates: BoundedMap<Key, Stream>,
+    streams: BoundedMap<DirKey, Stream>,
+    candidates: BoundedMap<DirKey, Stream>,
     counts: MediaStats,
     /// Candidates still unconfirmed when the input ended.
     left_unconfirmed: u64,
     /// Streams ending together, reused between sweeps.
-    ending: Vec<(Key, Stream)>,
+    ending: Vec<Stream>,
 }
 
 impl Default for Media {
@@ -426,8 +414,8 @@ impl Media {
         }
     }
 
-    /// Accounts one RTP packet from `src` to `dst` (capture-order sequence number `seq`), with the flags of
-    /// its 5-tuple. A new key becomes a candidate; the packet that confirms a candidate makes it a stream
+    /// Accounts one RTP packet from `src` to `dst` (capture-order sequence number `seq`), whose stream is
+    /// `key` (its flow direction and SSRC), with the flags of its 5-tuple. A new key becomes a candidate; the packet that confirms a candidate makes it a stream
     /// (evicting the least recently active streams first when the table is full: their ends are emitted
     /// here). A confirmed stream's start is emitted at the first packet where [`MediaEvidence`] can say
     /// something: at once for a codec that cannot be judged, else after [`MediaEvidence::MIN_JUDGED`]
@@ -441,33 +429,33 @@ impl Media {
         &mut self,
         seq: u64,
         ts: PacketTime,
-        src: SocketAddr,
-        dst: SocketAddr,
+        (src, dst): (SocketAddr, SocketAddr),
+        key: DirKey,
         p: &rtp::Packet<'_>,
         flags: MediaFlags,
         out: &mut Vec<Event>,
     ) {
-        let key = Key(StreamKey {
-            src,
-            dst,
-            ssrc: p.ssrc(),
-        });
         // The common case, a known stream, costs one lookup.
         if let Some(s) = self.streams.get_mut(&key, ts) {
             s.packet(ts, p, flags);
             if s.start_due() {
                 s.started = true;
                 self.counts.started += 1;
-                out.push(s.start_event(key.0, seq, ts));
+                out.push(s.start_event(seq, ts));
             }
             return;
         }
         let confirms = match self.candidates.get_mut(&key, ts) {
             Some(c) => c.packet(ts, p, flags),
             None => {
+                let sk = StreamKey {
+                    src,
+                    dst,
+                    ssrc: p.ssrc(),
+                };
                 let c = self
                     .candidates
-                    .get_or_insert_with(key, ts, || Stream::new(seq, ts, p));
+                    .get_or_insert_with(key, ts, || Stream::new(sk, seq, ts, p));
                 c.packet(ts, p, flags);
                 return;
             }
@@ -483,7 +471,7 @@ impl Media {
         if s.start_due() {
             s.started = true;
             self.counts.started += 1;
-            out.push(s.start_event(key.0, seq, ts));
+            out.push(s.start_event(seq, ts));
         }
     }
 
@@ -491,7 +479,7 @@ impl Media {
     /// at this packet.
     fn make_room(&mut self, seq: u64, ts: PacketTime, out: &mut Vec<Event>) {
         let mut ending = std::mem::take(&mut self.ending);
-        self.streams.evict_with(|k, s| ending.push((k, s)));
+        self.streams.evict_with(|_, s| ending.push(s));
         self.end(&mut ending, seq, Some(ts), StreamEnd::Evicted, out);
         self.ending = ending;
     }
@@ -500,19 +488,19 @@ impl Media {
     /// sequence number `seq` and time `ts` (each stream's last packet when `None`).
     fn end(
         &mut self,
-        ending: &mut Vec<(Key, Stream)>,
+        ending: &mut Vec<Stream>,
         seq: u64,
         ts: Option<PacketTime>,
         reason: StreamEnd,
         out: &mut Vec<Event>,
     ) {
-        ending.sort_unstable_by_key(|(_, s)| s.first_seq);
-        for (key, s) in ending.drain(..) {
+        ending.sort_unstable_by_key(|s| s.first_seq);
+        for s in ending.drain(..) {
             let summary = s.stats.snapshot();
             let ts = ts.unwrap_or(summary.last);
             if !s.started {
                 self.counts.started += 1;
-                out.push(s.start_event(key.0, seq, ts));
+                out.push(s.start_event(seq, ts));
             }
             match reason {
                 StreamEnd::Idle => self.counts.ended_idle += 1,
@@ -523,7 +511,7 @@ impl Media {
                 seq,
                 ts,
                 payload: Payload::RtpEnd(Box::new(RtpEnd {
-                    key: key.0,
+                    key: s.key,
                     first_seq: s.first_seq,
                     reason,
                     summary: rtp_summary(&summary),
@@ -538,7 +526,7 @@ impl Media {
     pub fn sweep(&mut self, now: PacketTime, seq: u64, out: &mut Vec<Event>) {
         self.candidates.expire_now(now);
         let mut ending = std::mem::take(&mut self.ending);
-        self.streams.expire_with(now, |k, s| ending.push((k, s)));
+        self.streams.expire_with(now, |_, s| ending.push(s));
         self.end(&mut ending, seq, Some(now), StreamEnd::Idle, out);
         self.ending = ending;
     }
@@ -546,16 +534,16 @@ impl Media {
     /// End of input: every stream ends with sequence number `u64::MAX`, in the order of its first packet;
     /// candidates are dropped and counted.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        let keys: Vec<Key> = self.streams.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<DirKey> = self.streams.iter().map(|(k, _)| *k).collect();
         let mut ending = std::mem::take(&mut self.ending);
         for k in keys {
             if let Some(s) = self.streams.remove(&k) {
-                ending.push((k, s));
+                ending.push(s);
             }
         }
         self.end(&mut ending, u64::MAX, None, StreamEnd::CaptureEnd, out);
         self.ending = ending;
-        let keys: Vec<Key> = self.candidates.iter().map(|(k, _)| *k).collect();
+        let keys: Vec<DirKey> = self.candidates.iter().map(|(k, _)| *k).collect();
         for k in keys {
             if self.candidates.remove(&k).is_some() {
                 self.left_unconfirmed += 1;
@@ -645,6 +633,7 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::flow::FlowKey;
 
     const SSRC: u32 = 0x0ca1_1ab5;
     const T0: u64 = 1_768_471_200;
@@ -671,6 +660,30 @@ mod tests {
         v
     }
 
+    /// Feeds one RTP packet from `src` to `dst`, keyed as the worker keys it.
+    #[expect(clippy::too_many_arguments, reason = "a test helper")]
+    fn feed(
+        m: &mut Media,
+        seq: u64,
+        ts: PacketTime,
+        src: SocketAddr,
+        dst: SocketAddr,
+        p: &rtp::Packet<'_>,
+        flags: MediaFlags,
+        out: &mut Vec<Event>,
+    ) {
+        let (flow, side) = FlowKey::new(src.ip(), src.port(), dst.ip(), dst.port(), 17);
+        m.rtp(
+            seq,
+            ts,
+            (src, dst),
+            DirKey::new(flow, side, p.ssrc()),
+            p,
+            flags,
+            out,
+        );
+    }
+
     /// Feeds `n` packets of a 20 ms PCMU stream `src -> dst`, `len` payload bytes each, from packet number
     /// `from` (its capture sequence number is `seq0 + i`, arrival every 20 ms from `ms0`).
     #[expect(clippy::too_many_arguments, reason = "a test helper")]
@@ -687,7 +700,8 @@ mod tests {
         for i in 0..n {
             let b = rtp_bytes(100 + i, 1000 + u32::from(i) * 160, SSRC, 0, i == 0, len);
             let p = rtp::Packet::new(&b).unwrap();
-            m.rtp(
+            feed(
+                m,
                 seq0 + u64::from(i),
                 at_ms(ms0 + u64::from(i) * 20),
                 src,
@@ -724,7 +738,8 @@ mod tests {
         let one = rtp_bytes(500, 0, SSRC, 96, false, 40);
         let far = rtp_bytes(900, 160, SSRC, 96, false, 40);
         let near = rtp_bytes(903, 320, SSRC, 96, false, 40);
-        m.rtp(
+        feed(
+            &mut m,
             1,
             at_ms(0),
             a(),
@@ -736,7 +751,8 @@ mod tests {
         assert_eq!(m.stats().streams.len, 0);
         assert_eq!(m.stats().candidates.len, 1);
         // 400 ahead: not consistent, still a candidate (its figures go on).
-        m.rtp(
+        feed(
+            &mut m,
             2,
             at_ms(20),
             a(),
@@ -747,7 +763,8 @@ mod tests {
         );
         assert_eq!(m.stats().streams.len, 0);
         // 3 ahead of the previous: confirmed, and a dynamic type cannot be judged: started at once.
-        m.rtp(
+        feed(
+            &mut m,
             3,
             at_ms(40),
             a(),
@@ -786,7 +803,8 @@ mod tests {
         let mut out = Vec::new();
         for (i, seq) in [10u16, 10, 9, 30].into_iter().enumerate() {
             let bytes = rtp_bytes(seq, 0, SSRC, 0, false, 160);
-            m.rtp(
+            feed(
+                &mut m,
                 i as u64,
                 at_ms(i as u64 * 20),
                 a(),
@@ -876,7 +894,8 @@ mod tests {
         // Opus-like: 960 units every 20 ms is 48 kHz.
         for i in 0..20u16 {
             let bytes = rtp_bytes(i, u32::from(i) * 960, SSRC, 111, false, 80);
-            m.rtp(
+            feed(
+                &mut m,
                 u64::from(i),
                 at_ms(u64::from(i) * 20),
                 a(),
@@ -903,7 +922,8 @@ mod tests {
         flags.insert(MediaFlags::STUN);
         for i in 0..3u16 {
             let bytes = rtp_bytes(i, u32::from(i) * 160, SSRC, 0, false, 170);
-            m.rtp(
+            feed(
+                &mut m,
                 u64::from(i),
                 at_ms(u64::from(i) * 20),
                 a(),
@@ -1039,7 +1059,8 @@ mod tests {
             let seq = u16::from_be_bytes([r[5], r[6]]);
             let ts = u32::from_be_bytes([r[1], r[2], r[3], r[4]]);
             let bytes = rtp_bytes(seq, ts, ssrc, r[7] % 35, false, 160);
-            m.rtp(
+            feed(
+                &mut m,
                 1000 + i,
                 at_ms(400 + i / 100),
                 src,

@@ -21,7 +21,7 @@ use callguard_rules::time::PacketTime;
 use crate::stats::{Counters, Proto, SipCounters};
 use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
-use flow::{FlowKey, FlowTable};
+use flow::{DirKey, FlowKey, FlowTable, Side};
 use media::{Media, MediaFlags};
 use reasm::{CloseReason, ConnInfo, Dir, Handshake, StreamHandler, TcpConfig, TcpTable};
 
@@ -484,7 +484,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        let flags = self.flows.packet(seq, ts, key, side, len).media;
+        let flags = self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -493,7 +493,7 @@ impl Worker {
                     seq,
                     ts,
                     (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
-                    (key, flags),
+                    (key, side, flags),
                     u.payload,
                     out,
                 );
@@ -548,7 +548,7 @@ impl Worker {
         seq: u64,
         ts: PacketTime,
         (src, dst): (SocketAddr, SocketAddr),
-        (flow, flags): (FlowKey, MediaFlags),
+        (flow, side, flags): (FlowKey, Side, MediaFlags),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
@@ -558,10 +558,11 @@ impl Worker {
         }
         use callguard_parsers::rtp::{self, Kind};
         let seen = match rtp::classify(payload) {
-            Kind::Rtp if rtp::probe_rtp(payload) => {
-                self.counters.count(Proto::Rtp);
-                if let Ok(p) = rtp::Packet::new(payload) {
-                    self.media.rtp(seq, ts, src, dst, &p, flags, out);
+            Kind::Rtp => {
+                if let Some(p) = rtp::rtp_packet(payload) {
+                    self.counters.count(Proto::Rtp);
+                    let key = DirKey::new(flow, side, p.ssrc());
+                    self.media.rtp(seq, ts, (src, dst), key, &p, flags, out);
                 }
                 return;
             }
