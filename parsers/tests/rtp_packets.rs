@@ -5,7 +5,7 @@
 use callguard_parsers::ErrorKind;
 use callguard_parsers::rtp::probe::{self as media_probe, DtlsRecordHeader};
 use callguard_parsers::rtp::{
-    Element, ExtensionForm, Kind, Packet, PayloadType, classify, probe_rtp, rtcp,
+    Element, ExtensionForm, Kind, Packet, PayloadType, classify, probe_rtp, rtcp, rtp_packet,
 };
 use callguard_parsers::stun;
 
@@ -268,6 +268,9 @@ fn each_kind_is_classified_and_confirmed_by_its_probe() {
 
     assert_eq!(classify(SR_SDES), Kind::Rtcp);
     assert!(rtcp::probe(SR_SDES) && !probe_rtp(SR_SDES));
+    // The probe that keeps the packet agrees.
+    assert_eq!(rtp_packet(ONE_BYTE), Packet::new(ONE_BYTE).ok());
+    assert_eq!(rtp_packet(SR_SDES), None);
 
     assert_eq!(classify(STUN_REQUEST), Kind::Stun);
     assert!(stun::probe(STUN_REQUEST));

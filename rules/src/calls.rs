@@ -157,6 +157,9 @@ pub struct StreamRecord {
     pub quality: quality::Estimate,
     /// RTCP figures, when reports were seen.
     pub rtcp: Option<RtcpFigures>,
+    /// Tied to the call by one endpoint only: the other end is neither in the call's SDP nor on its SIP path
+    /// (media injected into the call, or diverted out of it).
+    pub foreign: bool,
 }
 
 /// One finished call.
@@ -271,6 +274,27 @@ struct Call {
     first_cseq: u32,
     /// Streams tied to the call whose figures have not come yet.
     open: u32,
+    /// Addresses that sent or received the call's SIP (at most [`MAX_CALL_IPS`]).
+    sip_ips: Vec<IpAddr>,
+}
+
+/// SIP addresses remembered per call (phones, proxies, B2BUAs on the call's path).
+pub const MAX_CALL_IPS: usize = 8;
+
+impl Call {
+    fn add_ip(&mut self, ip: IpAddr) {
+        if !self.sip_ips.contains(&ip) && self.sip_ips.len() < MAX_CALL_IPS {
+            self.sip_ips.push(ip);
+        }
+    }
+
+    /// Whether `ip` is a party of the call: in either side's SDP, or on its SIP path.
+    fn knows(&self, ip: IpAddr) -> bool {
+        self.sip_ips.contains(&ip)
+            || self.sdp.iter().flatten().any(|sdp| {
+                sdp.session_addr == Some(ip) || sdp.media.iter().any(|m| m.addr == Some(ip))
+            })
+    }
 }
 
 /// Where an SDP asked media to go.
@@ -288,6 +312,9 @@ struct Link {
     call_id: Option<Box<str>>,
     sender: Option<Party>,
     m_index: usize,
+    /// The far end is not a party of the call (neither in its SDP nor among its SIP addresses): injected or
+    /// diverted media, tied to the call by one endpoint only.
+    foreign: bool,
 }
 
 /// Counters of the tracker.
@@ -391,6 +418,8 @@ pub struct StreamView<'a> {
     pub sdp_encryption: Option<Encryption>,
     /// The profile the SDP of the stream's receiver named (`RTP/AVP`, ...), if known.
     pub proto: Option<&'a str>,
+    /// Its far end is not a party of the call (see [`StreamRecord::foreign`]).
+    pub foreign: bool,
 }
 
 impl CallTracker {
@@ -460,6 +489,7 @@ impl CallTracker {
                 to_tags: Vec::new(),
                 first_cseq: m.cseq,
                 open: 0,
+                sip_ips: Vec::new(),
             };
             self.calls.insert(m.call_id.clone(), call, ts);
         }
@@ -472,6 +502,8 @@ impl CallTracker {
         };
         c.rec.messages = c.rec.messages.saturating_add(1);
         c.rec.end = c.rec.end.max(ts);
+        c.add_ip(m.src.ip());
+        c.add_ip(m.dst.ip());
         // Which side sent it: a request from the caller carries the caller's From tag; a response to the
         // caller's request is the callee's.
         let from_caller_tag = m.from_tag.is_some() && m.from_tag == c.caller_tag;
@@ -633,24 +665,31 @@ impl CallTracker {
     }
 
     fn associate(&self, key: &StreamKey) -> Link {
-        if let Some(ep) = self.endpoints.get(&key.dst) {
+        let hit = match self.endpoints.get(&key.dst) {
+            Some(ep) => Some((ep, ep.side.other(), key.src.ip())),
+            None => self
+                .endpoints
+                .get(&key.src)
+                .map(|ep| (ep, ep.side, key.dst.ip())),
+        };
+        let Some((ep, sender, far)) = hit else {
             return Link {
-                call_id: Some(ep.call_id.clone()),
-                sender: Some(ep.side.other()),
-                m_index: ep.m_index,
+                call_id: None,
+                sender: None,
+                m_index: 0,
+                foreign: false,
             };
-        }
-        if let Some(ep) = self.endpoints.get(&key.src) {
-            return Link {
-                call_id: Some(ep.call_id.clone()),
-                sender: Some(ep.side),
-                m_index: ep.m_index,
-            };
-        }
+        };
+        let foreign = self
+            .calls
+            .get(&ep.call_id)
+            .or_else(|| self.closing.get(&ep.call_id))
+            .is_some_and(|c| !c.knows(far));
         Link {
-            call_id: None,
-            sender: None,
-            m_index: 0,
+            call_id: Some(ep.call_id.clone()),
+            sender: Some(sender),
+            m_index: ep.m_index,
+            foreign,
         }
     }
 
@@ -690,6 +729,7 @@ impl CallTracker {
             call_id: None,
             sender: None,
             m_index: 0,
+            foreign: false,
         });
         let Some(id) = link.call_id.clone() else {
             self.stats.streams_unassociated += 1;
@@ -791,6 +831,7 @@ impl CallTracker {
             ptime,
             quality,
             rtcp,
+            foreign: link.foreign,
         }
     }
 
@@ -824,6 +865,7 @@ impl CallTracker {
                 call_id: None,
                 sdp_encryption: None,
                 proto: None,
+                foreign: false,
             });
         };
         let call = self.calls.get(id).or_else(|| self.closing.get(id))?;
@@ -839,6 +881,7 @@ impl CallTracker {
             call_id: Some(&call.rec.call_id),
             sdp_encryption: negotiated(call, link.m_index),
             proto,
+            foreign: link.foreign,
         })
     }
 

@@ -376,6 +376,8 @@ pub enum StreamEnd {
     Evicted,
     /// The input ended.
     CaptureEnd,
+    /// The sender restarted its sequence numbers; the packets after the restart are a new stream.
+    Restart,
 }
 
 impl StreamEnd {
@@ -385,6 +387,7 @@ impl StreamEnd {
             StreamEnd::Idle => "idle",
             StreamEnd::Evicted => "evicted",
             StreamEnd::CaptureEnd => "capture_end",
+            StreamEnd::Restart => "restart",
         }
     }
 }
@@ -554,10 +557,13 @@ impl Payload {
 
 impl Event {
     /// The order of events that share a sequence number across workers: the stream ends a sweep reports at
-    /// a clock marker come after the marker, by their stream's first packet. Merging by `(seq, tiebreak)`
-    /// gives one order whatever the number of workers.
+    /// a clock marker (or at the end of input) come after the marker, by their stream's first packet. A
+    /// stream that ends before its start was due has its start reported with its end, with the same
+    /// tiebreak: the worker sends the start first, and the merge keeps one worker's order among equals.
+    /// Merging by `(seq, tiebreak)` gives one order whatever the number of workers.
     pub fn tiebreak(&self) -> u64 {
         match &self.payload {
+            Payload::RtpStart(s) => s.first_seq.saturating_add(1),
             Payload::RtpEnd(e) => e.first_seq.saturating_add(1),
             _ => 0,
         }

@@ -169,16 +169,44 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
         if self.map.len() < self.cap {
             return;
         }
-        // Evict the least recently seen eighth (at least one) in one selection pass.
+        let limit = self.eviction_limit();
+        let before = self.map.len();
+        self.map.retain(|_, s| (s.last_seen, s.order) > limit);
+        self.evicted += (before - self.map.len()) as u64;
+    }
+
+    /// The age of the youngest entry in the least recently seen eighth (at least one), found in one
+    /// selection pass: entries at or below it go when the table is full.
+    fn eviction_limit(&self) -> (PacketTime, u64) {
         let n = (self.cap / 8).max(1);
         let mut ages: Vec<(PacketTime, u64)> =
             self.map.values().map(|s| (s.last_seen, s.order)).collect();
         let cut = n.min(ages.len()).saturating_sub(1);
         ages.select_nth_unstable(cut);
-        let limit = ages.get(cut).copied().unwrap_or((PacketTime::ZERO, 0));
-        let before = self.map.len();
-        self.map.retain(|_, s| (s.last_seen, s.order) > limit);
-        self.evicted += (before - self.map.len()) as u64;
+        ages.get(cut).copied().unwrap_or((PacketTime::ZERO, 0))
+    }
+
+    /// When the table is full, evicts the least recently seen eighth (at least one) as an insert would,
+    /// and hands each entry to `f` in no particular order (for state that must report on its way out; sort
+    /// before reporting). Call it before inserting a new key. Unlike an insert, it does not drop idle entries
+    /// first: the caller sweeps those with [`BoundedMap::expire_with`].
+    pub fn evict_with(&mut self, mut f: impl FnMut(K, V)) {
+        if self.map.len() < self.cap {
+            return;
+        }
+        let limit = self.eviction_limit();
+        let old: Vec<K> = self
+            .map
+            .iter()
+            .filter(|(_, s)| (s.last_seen, s.order) <= limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in old {
+            if let Some(s) = self.map.remove(&k) {
+                self.evicted += 1;
+                f(k, s.value);
+            }
+        }
     }
 
     /// Drops the entries idle for longer than the timeout. Cheap to call often: it sweeps at most four times
@@ -277,6 +305,23 @@ mod tests {
         }
         assert!(m.get(&0).is_none());
         assert!((1..9).all(|i| m.get(&i).is_some()));
+    }
+
+    #[test]
+    fn evict_with_hands_over_the_least_recently_seen_eighth() {
+        let mut m = BoundedMap::new(16, Duration::from_secs(3600));
+        for i in 0..16u32 {
+            m.get_or_insert_with(i, t(u64::from(i)), || i);
+        }
+        m.get_mut(&0, t(100));
+        let mut out = vec![];
+        m.evict_with(|k, v| out.push((k, v)));
+        out.sort_unstable();
+        assert_eq!(out, vec![(1, 1), (2, 2)]);
+        assert_eq!(m.stats().evicted, 2);
+        assert_eq!(m.len(), 14);
+        // Not full: nothing goes.
+        m.evict_with(|_, _| panic!("not full"));
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //!   nothing older still to say (the watermark). At each new second the dispatcher also hands worker 0 a
 //!   clock marker with its own sequence number; it becomes a [`Payload::Clock`] event, so the engine's ticks
 //!   fall at the same place in the event stream whatever the number of workers.
-//! - **Workers** decode and emit events; **the engine** merges their streams by sequence number up to the
-//!   watermark (a k-way merge), so detectors see exactly the order a single thread would have produced.
+//! - **Workers** decode and emit events; **the engine** merges their streams by sequence number (and
+//!   [`Event::tiebreak`] where workers share one: RTP streams ended by a sweep or by the end of input) up to
+//!   the watermark (a k-way merge), so detectors see exactly the order a single thread would have produced.
 //! - Offline, a full queue blocks the reader (lossless back-pressure). Live, [`QueueMode::Drop`] drops the
 //!   batch instead and counts its packets.
 
@@ -560,9 +561,11 @@ fn worker_loop(
             w.packet(p.seq, p.ts, p.link, frame, &mut events);
         }
         // Sweeps happen once per second of packet time, at the flush every worker gets when a new second
-        // starts, so they fall at the same place in each flow's packets whatever the number of workers.
+        // starts, so they fall at the same place in each flow's packets whatever the number of workers. What
+        // they end (RTP streams) is numbered with that batch's newest sequence number, the new second's
+        // clock marker: the same for every worker.
         if batch.upto_ts != PacketTime::ZERO {
-            w.tick(batch.upto_ts);
+            w.tick(batch.upto_ts, batch.upto_seq, &mut events);
         }
         let upto_seq = batch.upto_seq;
         let report = batch.report;
@@ -589,7 +592,8 @@ fn worker_loop(
             break;
         }
     }
-    w.finish();
+    // What ends with the input (RTP streams) is numbered u64::MAX and goes in the last batch.
+    w.finish(&mut events);
     let counters = w.counters();
     let _ = out.send(EventBatch {
         worker: id,
@@ -723,17 +727,20 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
             *slot = *c;
         }
         let watermark = upto.iter().copied().min().unwrap_or(0);
-        // k-way merge by sequence number, up to the watermark.
+        // k-way merge by sequence number and tiebreak (events of several workers share a sequence number at
+        // a sweep and at the end of input), up to the watermark. Among equal keys the first worker's event
+        // goes first; equal keys only come from one worker, which sent them in order.
         loop {
-            let mut best: Option<(usize, u64)> = None;
+            let mut best: Option<(usize, (u64, u64))> = None;
             for (i, q) in queues.iter().enumerate() {
-                if let Some(ev) = q.front()
-                    && best.is_none_or(|(_, s)| ev.seq < s)
-                {
-                    best = Some((i, ev.seq));
+                if let Some(ev) = q.front() {
+                    let k = (ev.seq, ev.tiebreak());
+                    if best.is_none_or(|(_, b)| k < b) {
+                        best = Some((i, k));
+                    }
                 }
             }
-            let Some((i, seq)) = best else { break };
+            let Some((i, (seq, _))) = best else { break };
             if seq > watermark {
                 break;
             }
@@ -874,6 +881,17 @@ pub fn run(
     sink: &mut dyn AlertSink,
     progress: &mut dyn FnMut(u64),
 ) -> Report {
+    run_engine(sources, Engine::new(config), opts, sink, progress)
+}
+
+/// [`run`] with a given engine (tests give one with their own detectors).
+fn run_engine(
+    sources: Vec<Box<dyn PacketSource>>,
+    engine: Engine,
+    opts: &Options,
+    sink: &mut dyn AlertSink,
+    progress: &mut dyn FnMut(u64),
+) -> Report {
     let started = Instant::now();
     let n = opts.workers.max(1);
     let mut report = Report {
@@ -882,7 +900,7 @@ pub fn run(
     };
     let shared = Arc::new(LiveCounters::default());
     std::thread::scope(|scope| {
-        let st = start(scope, n, Engine::new(config), sink, shared.clone(), None);
+        let st = start(scope, n, engine, sink, shared.clone(), None);
         let mut d = Dispatcher::with(st.senders, st.free, opts.mode, SeqMode::Counter, shared);
         for mut src in sources {
             let mut offset_seen = 0u64;
@@ -1154,6 +1172,199 @@ mod tests {
             "every fragment between one address pair meets in one worker"
         );
         drop(rxs);
+    }
+
+    /// Frames in memory, as a capture source.
+    struct Frames {
+        path: std::path::PathBuf,
+        frames: Vec<(PacketTime, Vec<u8>)>,
+    }
+
+    impl PacketSource for Frames {
+        fn name(&self) -> &std::path::Path {
+            &self.path
+        }
+
+        fn total_bytes(&self) -> Option<u64> {
+            None
+        }
+
+        fn for_each(
+            &mut self,
+            f: &mut dyn FnMut(&RawPacket<'_>) -> ControlFlow<()>,
+        ) -> Result<crate::capture::SourceStats, CaptureError> {
+            for (ts, data) in std::mem::take(&mut self.frames) {
+                let p = RawPacket {
+                    ts,
+                    link: LinkType::ETHERNET,
+                    data: &data,
+                    orig_len: 0,
+                    file_offset: 0,
+                };
+                if f(&p).is_break() {
+                    break;
+                }
+            }
+            Ok(crate::capture::SourceStats::default())
+        }
+    }
+
+    /// A detector that writes down every event and tick the engine hands it, in order.
+    #[derive(Debug)]
+    struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+    static RECORDER: callguard_rules::alert::Meta = callguard_rules::alert::Meta {
+        sid: 4999,
+        slug: "recorder",
+        category: callguard_rules::alert::Category::Recon,
+        severity: callguard_rules::alert::Severity::Low,
+        signature: "records what the engine sees",
+    };
+
+    impl callguard_rules::detector::Detector for Recorder {
+        fn meta(&self) -> &'static callguard_rules::alert::Meta {
+            &RECORDER
+        }
+
+        fn interests(&self) -> callguard_rules::event::Interests {
+            use callguard_rules::event::{EventKind, Interests};
+            EventKind::ALL
+                .iter()
+                .fold(Interests::NONE, |i, k| i.with(*k))
+        }
+
+        fn on_event(&mut self, ev: &Event, _cx: &mut callguard_rules::detector::Context<'_>) {
+            let line = format!("{} {:?} {:?}", ev.seq, ev.ts, ev.payload);
+            self.0.lock().unwrap().push(line);
+        }
+
+        fn on_tick(&mut self, now: PacketTime, _cx: &mut callguard_rules::detector::Context<'_>) {
+            self.0.lock().unwrap().push(format!("tick {now:?}"));
+        }
+    }
+
+    /// Everything the engine's detectors see, in order, when `frames` run through `workers` workers.
+    fn engine_sees(frames: &[(PacketTime, Vec<u8>)], workers: usize) -> Vec<String> {
+        struct Quiet;
+        impl AlertSink for Quiet {
+            fn alert(&mut self, _a: &Alert) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let engine =
+            Engine::with_detectors(&Config::default(), vec![Box::new(Recorder(seen.clone()))]);
+        let src = Frames {
+            path: "frames".into(),
+            frames: frames.to_vec(),
+        };
+        let opts = Options {
+            workers,
+            mode: QueueMode::Block,
+        };
+        run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
+        std::mem::take(&mut *seen.lock().unwrap())
+    }
+
+    /// RTP streams that start, pause, stop and run to the end in groups, so that sweeps and the end of input
+    /// end many streams at once on every worker, some of them before their start was due; RTCP beside them.
+    fn media_frames() -> Vec<(PacketTime, Vec<u8>)> {
+        let mac = [2, 0, 0, 0, 0, 1];
+        let t0 = 1_768_471_200_000_000_000u64;
+        let ms = 1_000_000u64;
+        let mut frames = Vec::new();
+        let rtp = |src: SocketAddr, dst: SocketAddr, ssrc: u32, seq: u16, at: u64, len: usize| {
+            let mut p = vec![0x80, 0];
+            p.extend_from_slice(&seq.to_be_bytes());
+            p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p.resize(12 + len, 0xd5);
+            (at, callguard_gen::udp_frame(mac, mac, src, dst, &p))
+        };
+        for i in 0..48u16 {
+            let src = SocketAddr::new("10.1.0.1".parse().unwrap(), 20_000 + 2 * i);
+            let dst = SocketAddr::new("10.2.0.1".parse().unwrap(), 30_000 + 2 * i);
+            let ssrc = 0x1000 + u32::from(i);
+            // Group 0 stops at 3 s, group 1 pauses from 3 s to 17 s, group 2 runs to the end, group 3 sends
+            // three packets (confirmed, not started) at 2 s.
+            let (packets, len): (Vec<u16>, usize) = match i % 4 {
+                0 => ((0..150).collect(), 160),
+                1 => ((0..150).chain(850..1200).collect(), 170),
+                2 => ((0..1200).collect(), 160),
+                _ => ((100..103).collect(), 160),
+            };
+            for n in packets {
+                let at = t0 + u64::from(n) * 20 * ms + u64::from(i) * ms;
+                frames.push(rtp(src, dst, ssrc, n, at, len));
+                frames.push(rtp(dst, src, ssrc + 1000, n, at + 3 * ms, len));
+            }
+            // A receiver report every second.
+            for s in 0..24u64 {
+                let mut rr = vec![0x81, 201, 0, 7];
+                rr.extend_from_slice(&(ssrc + 1000).to_be_bytes());
+                rr.extend_from_slice(&ssrc.to_be_bytes());
+                rr.extend_from_slice(&[0; 20]);
+                let (s1, d1) = (
+                    SocketAddr::new(dst.ip(), dst.port() + 1),
+                    SocketAddr::new(src.ip(), src.port() + 1),
+                );
+                frames.push((
+                    t0 + s * 1000 * ms + 500 * ms,
+                    callguard_gen::udp_frame(mac, mac, s1, d1, &rr),
+                ));
+            }
+        }
+        frames.sort_by_key(|(t, _)| *t);
+        frames
+            .into_iter()
+            .map(|(t, f)| (PacketTime::from_nanos(t), f))
+            .collect()
+    }
+
+    #[test]
+    fn the_engine_sees_the_same_events_in_the_same_order_with_1_or_4_workers() {
+        let frames = media_frames();
+        let one = engine_sees(&frames, 1);
+        let count = |what: &str| one.iter().filter(|l| l.contains(what)).count();
+        // 48 x 2 streams; group 1 ends idle and comes back as new streams.
+        assert_eq!(count("RtpStart("), 96 + 24);
+        assert_eq!(count("RtpEnd("), 96 + 24);
+        assert_eq!(count("reason: Idle"), 24 + 24 + 24);
+        assert_eq!(count("reason: CaptureEnd"), 24 + 24);
+        assert_eq!(count("Rtcp("), 48 * 24);
+        for workers in [2, 4] {
+            let many = engine_sees(&frames, workers);
+            assert_eq!(one.len(), many.len(), "{workers} workers");
+            for (i, (a, b)) in one.iter().zip(&many).enumerate() {
+                assert_eq!(a, b, "event {i} differs with {workers} workers");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shipped_captures_give_the_engine_the_same_events_with_1_or_4_workers() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps");
+        for name in [
+            "lab-calls.pcap",
+            "calls-udp.pcap",
+            "lab-rtp-injection.pcap",
+            "lab-arp-spoof.pcap",
+            "demo.pcap",
+        ] {
+            let mut frames = Vec::new();
+            let mut src = crate::capture::open(&dir.join(name)).unwrap();
+            src.for_each(&mut |p| {
+                frames.push((p.ts, p.data.to_vec()));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            let one = engine_sees(&frames, 1);
+            assert!(
+                one.iter().any(|l| l.contains("RtpEnd(")) || name == "demo.pcap",
+                "{name}"
+            );
+            assert_eq!(one, engine_sees(&frames, 4), "{name}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use callguard_parsers::Layer;
 
 use crate::worker::defrag::DefragStats;
 use crate::worker::flow::FlowStats;
+use crate::worker::media::MediaStats;
 use crate::worker::reasm::TcpStats;
 
 /// The protocols counted by the decoder. One packet counts once in each layer it has.
@@ -187,6 +188,8 @@ pub struct Counters {
     pub tcp: TcpStats,
     /// The flow tables.
     pub flows: FlowStats,
+    /// RTP streams and RTCP reports.
+    pub media: MediaStats,
     /// SIP messages over UDP.
     pub sip: SipCounters,
     /// SIP messages over TCP streams, plain and WebSocket (framed from the reassembled streams).
@@ -264,6 +267,7 @@ impl Counters {
         self.ws_control_frames += o.ws_control_frames;
         self.flows.created += o.flows.created;
         self.flows.table.merge(&o.flows.table);
+        self.media.merge(&o.media);
         let (t, u) = (&mut self.tcp, &o.tcp);
         t.conns_opened += u.conns_opened;
         t.active += u.active;

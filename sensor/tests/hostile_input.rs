@@ -49,12 +49,15 @@ fn feed(frames: &[(u8, Vec<u8>)]) {
         let ts = PacketTime::from_secs(1_700_000_000 + i as u64 / 10);
         let link = LINKS[usize::from(*link) % LINKS.len()];
         w.packet(i as u64, ts, link, f, &mut events);
-        w.tick(ts);
+        w.tick(ts, i as u64, &mut events);
         for ev in events.drain(..) {
             e.on_event(&ev);
         }
     }
-    w.finish();
+    w.finish(&mut events);
+    for ev in events.drain(..) {
+        e.on_event(&ev);
+    }
     e.finish();
     let _ = e.drain_alerts().count();
     let _ = w.counters();

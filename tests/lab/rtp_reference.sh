@@ -34,3 +34,23 @@ for name in "${CAPTURES[@]}"; do
 	} >"$OUT/$name.txt"
 	echo "wrote $OUT/$name.txt"
 done
+
+# lab-calls' three calls reuse the same ports and SSRC (sipp replays one RTP file), so tshark lists one stream per
+# direction for the whole capture, while callguard splits a stream where its sender restarts its sequence numbers
+# (one stream per call). tshark's figures per call come from a read filter on each call's time window (INVITE to
+# the BYE's answer): lab-calls.call<N>.txt.
+if [ "$#" -eq 0 ] || [ "$1" = lab-calls ]; then
+	n=0
+	for window in "0 5.3" "5.3 9.3" "9.3 1000"; do
+		set -- $window
+		n=$((n + 1))
+		args=(-r "$ROOT/pcaps/lab-calls.pcap" -q -2 -R "frame.time_relative >= $1 && frame.time_relative < $2"
+			-o rtp.heuristic_rtp:TRUE -z "rtp,streams")
+		{
+			echo "# $VERSION"
+			echo "# tshark ${args[*]/#$ROOT\//}"
+			tshark "${args[@]}" 2>/dev/null
+		} >"$OUT/lab-calls.call$n.txt"
+		echo "wrote $OUT/lab-calls.call$n.txt"
+	done
+fi

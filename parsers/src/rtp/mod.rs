@@ -145,11 +145,17 @@ const RTCP_CONFLICT_PT: std::ops::RangeInclusive<u8> = 72..=76;
 /// and a second byte that is not an RTCP packet type (RFC 5761 §4) nor a payload type reserved against
 /// RTCP (RFC 3551 §6).
 pub fn probe_rtp(bytes: &[u8]) -> bool {
-    let Ok(p) = Packet::new(bytes) else {
-        return false;
-    };
+    rtp_packet(bytes).is_some()
+}
+
+/// The checked packet when `bytes` passes [`probe_rtp`], so that a caller that goes on to read the packet
+/// checks it once.
+#[inline]
+pub fn rtp_packet(bytes: &[u8]) -> Option<Packet<'_>> {
+    let p = Packet::new(bytes).ok()?;
     let b1 = (u8::from(p.marker()) << 7) | p.payload_type().0;
-    !RTCP_SECOND_BYTE.contains(&b1) && !RTCP_CONFLICT_PT.contains(&p.payload_type().0)
+    (!RTCP_SECOND_BYTE.contains(&b1) && !RTCP_CONFLICT_PT.contains(&p.payload_type().0))
+        .then_some(p)
 }
 
 /// Cheap recognisers for the other protocols that share a media port: DTLS (for DTLS-SRTP keying) and ZRTP.

@@ -81,6 +81,9 @@ impl CleartextRtp {
         let handshake = ev.zrtp || ev.dtls;
         let view = cx.calls().and_then(|c| c.stream(&s.key, s.first_seq));
         match view {
+            // Media injected into a call or diverted out of it is rtp-injection's and media-redirect's
+            // business, not a statement about how the call is protected.
+            Some(v) if v.foreign => None,
             Some(v) if v.call_id.is_some() => {
                 let call = v.call_id.map(str::to_owned);
                 let proto = v.proto.map(str::to_owned);
@@ -121,11 +124,17 @@ impl Detector for CleartextRtp {
             return;
         };
         let k = &s.key;
+        // One alert per stream of each call (a device that keeps its ports and SSRC from call to call makes
+        // a new stream per call).
+        let key = match &call_id {
+            Some(c) => format!("{c}/{}>{}/{:08x}", k.src, k.dst, k.ssrc),
+            None => format!("{}>{}/{:08x}", k.src, k.dst, k.ssrc),
+        };
         let mut a = Alert::new(&META, ev.ts)
             .src(Some(k.src.ip()), Some(k.src.port()))
             .dest(Some(k.dst.ip()), Some(k.dst.port()))
             .proto(Proto::Udp)
-            .key(format!("{}>{}/{:08x}", k.src, k.dst, k.ssrc))
+            .key(key)
             .evidence("reason", Value::Str(reason.to_owned()))
             .evidence("ssrc", Value::Str(format!("0x{:08x}", k.ssrc)))
             .evidence("payload_type", Value::U64(u64::from(s.payload_type)));

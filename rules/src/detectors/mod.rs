@@ -37,11 +37,9 @@ macro_rules! detectors {
     };
 }
 
-// cleartext-rtp joins the list when workers report streams: its lab expectations need them.
-pub mod cleartext_rtp;
-
 detectors![
     cleartext_sip::CleartextSip,
+    cleartext_rtp::CleartextRtp,
     sdes_key_exposed::SdesKeyExposed,
     srtp_downgrade::SrtpDowngrade,
     weak_auth::WeakAuth,

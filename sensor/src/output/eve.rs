@@ -131,6 +131,9 @@ fn stream_body(s: &StreamRecord) -> Map<String, Json> {
     if let Some(k) = &s.media {
         o.insert("media".into(), json!(k));
     }
+    if s.foreign {
+        o.insert("foreign".into(), json!(true));
+    }
     o.insert("payload_type".into(), json!(m.payload_type));
     o.insert("codec".into(), json!(s.codec));
     if let Some(p) = s.ptime {
@@ -330,9 +333,15 @@ pub fn stats_json(r: &Report) -> Json {
         .iter()
         .map(|(slug, t)| ((*slug).to_owned(), json!(t.count)))
         .collect();
+    // The workers' RTP tables, summed over workers, beside the engine's and the detectors'.
+    let worker_tables = [
+        ("worker.rtp_streams".to_owned(), c.media.streams),
+        ("worker.rtp_candidates".to_owned(), c.media.candidates),
+    ];
     let tables: Map<String, Json> = r
         .tables
         .iter()
+        .chain(worker_tables.iter())
         .map(|(name, t)| {
             (
                 name.clone(),
@@ -414,6 +423,17 @@ pub fn stats_json(r: &Report) -> Json {
                 "active": c.flows.table.len,
                 "evicted": c.flows.table.evicted,
                 "expired": c.flows.table.expired,
+            },
+            "rtp": {
+                "streams_started": c.media.started,
+                "streams_ended_idle": c.media.ended_idle,
+                "streams_ended_evicted": c.media.ended_evicted,
+                "streams_ended_capture_end": c.media.ended_capture_end,
+                "streams_ended_restart": c.media.ended_restart,
+                "unconfirmed": c.media.unconfirmed,
+                "rtcp_reports": c.media.rtcp_reports,
+                "rtcp_malformed": c.media.rtcp_malformed,
+                "rtcp_clipped": c.media.rtcp_clipped,
             },
             "tcp": {
                 "connections": c.tcp.conns_opened,

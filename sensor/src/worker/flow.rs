@@ -1,6 +1,6 @@
 //! The worker's flow table: one entry per IP 5-tuple (both directions), with packet and byte counts per
-//! direction and the times of the first and last packet. It is the place per-flow state hangs from (RTP
-//! stream statistics next), and its figures go to the `stats` event.
+//! direction, the times of the first and last packet, and the media handshakes seen on it (DTLS, ZRTP,
+//! STUN: see [`MediaFlags`]). Its figures go to the `stats` event.
 //!
 //! A flow's id is the capture-order sequence number of its first packet: unique within a run, and the same
 //! whatever the number of workers (so it can appear in deterministic output).
@@ -11,6 +11,8 @@ use std::time::Duration;
 use callguard_parsers::link::ip_bytes;
 use callguard_rules::table::{BoundedMap, TableStats};
 use callguard_rules::time::PacketTime;
+
+use super::media::MediaFlags;
 
 /// Flows one worker tracks at most (about 100 bytes each: 26 MB at the cap).
 pub const MAX_FLOWS: usize = 262_144;
@@ -32,6 +34,36 @@ impl std::hash::Hash for FlowKey {
         h.write_u128(u128::from_ne_bytes(self.lo.0));
         h.write_u128(u128::from_ne_bytes(self.hi.0));
         h.write_u64(u64::from(self.lo.1) << 24 | u64::from(self.hi.1) << 8 | u64::from(self.proto));
+    }
+}
+
+/// One direction of a flow and a 32-bit identifier in it: the RTP stream table's key (the 5-tuple, who
+/// sends, the SSRC), hashed from the flow key's bytes rather than from socket addresses again. Like
+/// [`FlowKey`], it reads an IPv4 address and the IPv4-compatible IPv6 address `::a.b.c.d` (deprecated, RFC
+/// 4291 §2.5.5.1) as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirKey {
+    flow: FlowKey,
+    side: Side,
+    id: u32,
+}
+
+impl DirKey {
+    /// The direction `side` of `flow`, and `id`.
+    pub fn new(flow: FlowKey, side: Side, id: u32) -> Self {
+        Self { flow, side, id }
+    }
+}
+
+impl std::hash::Hash for DirKey {
+    /// Three words, as [`FlowKey`]'s (the protocol is left out: one table holds one protocol).
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let f = &self.flow;
+        h.write_u128(u128::from_ne_bytes(f.lo.0));
+        h.write_u128(u128::from_ne_bytes(f.hi.0));
+        let id = self.id ^ (self.side as u32) << 31;
+        h.write_u64(u64::from(f.lo.1) << 48 | u64::from(f.hi.1) << 32 | u64::from(id));
     }
 }
 
@@ -86,6 +118,9 @@ pub struct Flow {
     pub bytes: [u64; 2],
     /// The direction of the first packet (who spoke first).
     pub opened_by: Side,
+    /// Media keying and ICE protocols seen on the flow, either direction: the evidence RTP streams on the
+    /// same 5-tuple carry.
+    pub media: MediaFlags,
 }
 
 impl Flow {
@@ -131,7 +166,8 @@ impl FlowTable {
         }
     }
 
-    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the flow's id.
+    /// Counts a packet of `len` payload bytes; creates the flow on its first packet. Returns the media flags
+    /// seen on the flow so far.
     #[inline]
     pub fn packet(
         &mut self,
@@ -140,11 +176,11 @@ impl FlowTable {
         key: FlowKey,
         side: Side,
         len: usize,
-    ) -> u64 {
+    ) -> MediaFlags {
         // The common case, a known flow, costs one lookup.
         if let Some(f) = self.map.get_mut(&key, ts) {
             f.count(ts, side, len);
-            return f.id;
+            return f.media;
         }
         self.created += 1;
         let f = self.map.get_or_insert_with(key, ts, || Flow {
@@ -154,9 +190,17 @@ impl FlowTable {
             packets: [0; 2],
             bytes: [0; 2],
             opened_by: side,
+            media: MediaFlags::NONE,
         });
         f.count(ts, side, len);
-        f.id
+        f.media
+    }
+
+    /// Records that `flags` were seen on the flow of `key` (already counted by [`FlowTable::packet`]).
+    pub fn mark(&mut self, key: &FlowKey, flags: MediaFlags) {
+        if let Some(f) = self.map.get_mut(key, PacketTime::ZERO) {
+            f.media.insert(flags);
+        }
     }
 
     /// The flow of `key`, if tracked.
@@ -192,8 +236,8 @@ mod tests {
         let (k2, s2) = FlowKey::new(b, 5060, a, 5060, 17);
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
-        assert_eq!(t.packet(7, ts, k1, s1, 100), 7);
-        assert_eq!(t.packet(9, ts, k2, s2, 50), 7);
+        t.packet(7, ts, k1, s1, 100);
+        t.packet(9, ts, k2, s2, 50);
         let f = *t.get(&k1).unwrap();
         assert_eq!(f.id, 7);
         assert_eq!(f.packets, [1, 1]);

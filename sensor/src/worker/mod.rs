@@ -4,6 +4,7 @@
 
 pub mod defrag;
 pub mod flow;
+pub mod media;
 pub mod reasm;
 pub mod rtp_stats;
 
@@ -20,7 +21,8 @@ use callguard_rules::time::PacketTime;
 use crate::stats::{Counters, Proto, SipCounters};
 use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
-use flow::{FlowKey, FlowTable};
+use flow::{DirKey, FlowKey, FlowTable, Side};
+use media::{Media, MediaFlags};
 use reasm::{CloseReason, ConnInfo, Dir, Handshake, StreamHandler, TcpConfig, TcpTable};
 
 /// Streams the application layer frames at once (per direction); beyond this the oldest is forgotten.
@@ -605,6 +607,7 @@ pub struct Worker {
     flows: FlowTable,
     tcp: TcpTable,
     app: AppLayer,
+    media: Media,
     scratch: Vec<u8>,
     last_sweep_sec: u64,
 }
@@ -624,6 +627,7 @@ impl Worker {
             flows: FlowTable::default(),
             tcp: TcpTable::new(TcpConfig::default()),
             app: AppLayer::default(),
+            media: Media::default(),
             scratch: Vec::new(),
             last_sweep_sec: 0,
         }
@@ -731,7 +735,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        self.flows.packet(seq, ts, key, side, len);
+        let flags = self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -739,8 +743,8 @@ impl Worker {
                 self.udp_payload(
                     seq,
                     ts,
-                    SocketAddr::new(src, u.sport),
-                    SocketAddr::new(dst, u.dport),
+                    (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
+                    (key, side, flags),
                     u.payload,
                     out,
                 );
@@ -787,14 +791,15 @@ impl Worker {
     }
 
     /// Classifies a UDP payload by its content, on any port: SIP, or one of the media-port protocols of
-    /// RFC 7983 (RTP, RTCP, STUN, DTLS). This is the seam where SIP and media events are made next.
+    /// RFC 7983. RTP feeds the stream table and RTCP makes report events (see [`media`]); STUN, DTLS and
+    /// ZRTP Hellos are marked on the flow, whose RTP streams carry them as evidence.
     #[inline]
     fn udp_payload(
         &mut self,
         seq: u64,
         ts: PacketTime,
-        src: SocketAddr,
-        dst: SocketAddr,
+        (src, dst): (SocketAddr, SocketAddr),
+        (flow, side, flags): (FlowKey, Side, MediaFlags),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
@@ -803,16 +808,33 @@ impl Worker {
             return;
         }
         use callguard_parsers::rtp::{self, Kind};
-        match rtp::classify(payload) {
-            Kind::Rtp if rtp::probe_rtp(payload) => self.counters.count(Proto::Rtp),
-            Kind::Rtcp if rtp::rtcp::probe(payload) => self.counters.count(Proto::Rtcp),
+        let seen = match rtp::classify(payload) {
+            Kind::Rtp => {
+                if let Some(p) = rtp::rtp_packet(payload) {
+                    self.counters.count(Proto::Rtp);
+                    let key = DirKey::new(flow, side, p.ssrc());
+                    self.media.rtp(seq, ts, (src, dst), key, &p, flags, out);
+                }
+                return;
+            }
+            Kind::Rtcp if rtp::rtcp::probe(payload) => {
+                self.counters.count(Proto::Rtcp);
+                self.media.rtcp(seq, ts, src, dst, payload, out);
+                return;
+            }
             Kind::Stun if callguard_parsers::stun::probe(payload) => {
-                self.counters.count(Proto::Stun)
+                self.counters.count(Proto::Stun);
+                MediaFlags::STUN
             }
             Kind::Dtls if rtp::probe::dtls_record(payload).is_some() => {
-                self.counters.count(Proto::Dtls)
+                self.counters.count(Proto::Dtls);
+                MediaFlags::DTLS
             }
-            _ => {}
+            Kind::Zrtp if rtp::probe::zrtp_hello(payload) => MediaFlags::ZRTP,
+            _ => return,
+        };
+        if !flags.contains(seen) {
+            self.flows.mark(&flow, seen);
         }
     }
 
@@ -848,8 +870,12 @@ impl Worker {
         }
     }
 
-    /// Packet time has reached `now` (a batch boundary): expire idle state, at most once a second.
-    pub fn tick(&mut self, now: PacketTime) {
+    /// Packet time has reached `now` at a batch boundary whose newest sequence number is `seq`: expire idle
+    /// state, at most once a second (the first batch of a new second of packet time, which every worker
+    /// gets at the same point of the capture: `seq` is then the clock marker's). RTP streams that went idle
+    /// end here: their events carry `seq` and go to `out` in the order of their first packet (see
+    /// [`media`]).
+    pub fn tick(&mut self, now: PacketTime, seq: u64, out: &mut Vec<Event>) {
         if now.secs() <= self.last_sweep_sec {
             return;
         }
@@ -860,12 +886,15 @@ impl Worker {
         // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
         // counted, not followed.
         self.app.tally.events.clear();
+        self.media.sweep(now, seq, out);
     }
 
-    /// End of input: deliver what TCP still buffers and close every stream.
-    pub fn finish(&mut self) {
+    /// End of input: deliver what TCP still buffers and close every stream. Every RTP stream ends: its
+    /// events carry sequence number `u64::MAX` and go to `out` in the order of their first packet.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.tcp.flush(&mut self.app);
         self.app.tally.events.clear();
+        self.media.finish(out);
     }
 
     /// The counters, with the tables' figures filled in.
@@ -874,6 +903,7 @@ impl Worker {
         c.defrag = self.defrag.stats();
         c.tcp = self.tcp.stats();
         c.flows = self.flows.stats();
+        c.media = self.media.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
         let t = &self.app.tally;

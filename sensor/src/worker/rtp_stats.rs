@@ -44,7 +44,8 @@
 //!   point as tshark does (in milliseconds; `jitter_ts` gives it in timestamp units). As in tshark, a packet
 //!   whose timestamp is before the stream's first (by RFC 1982 serial arithmetic) is "out of time sequence":
 //!   it does not update the jitter nor serve as the reference for the next packet. With a clock rate of 0
-//!   (unknown, or `telephone-event`) the jitter is not computed.
+//!   (unknown, or `telephone-event`) the jitter is not computed; when the caller learns a rate only after
+//!   some packets (inferred from the data, see `worker::media`), the jitter starts from the packet before.
 //! - **Delta** is the arrival-time step from the previous in-time-sequence packet.
 //! - **Min/max/mean** of delta and jitter take only "regular" packets, as tshark does: not the first, not
 //!   one with the marker bit, not comfort noise (PT 13 or 19) nor the packet after one, and not out of
@@ -154,6 +155,17 @@ pub struct StreamSummary {
     pub mean_delta_ms: f64,
 }
 
+/// Where a sequence number stands against a stream's ([`StreamStats::jump`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jump {
+    /// Within the stream's sequence (in order, a little loss, late or duplicate).
+    None,
+    /// A jump, believed only if the next packet follows it.
+    Starts,
+    /// The packet that follows a jump: the sender restarted its numbering.
+    Confirms,
+}
+
 /// Running statistics of one RTP stream; see the module doc.
 #[derive(Debug, Clone, Default)]
 pub struct StreamStats {
@@ -186,6 +198,9 @@ pub struct StreamStats {
     ref_time: PacketTime,
     /// Its RTP timestamp relative to the first, in ms (tshark's `lastnominaltime`).
     ref_nominal_ms: f64,
+    /// Its RTP timestamp relative to the first, in timestamp units (to start the jitter from it when the
+    /// clock rate becomes known only after some packets).
+    ref_nominal: u32,
     clock_rate: u32,
     jitter_ms: f64,
     min_jitter_ms: Option<f64>,
@@ -200,6 +215,11 @@ impl StreamStats {
     /// An empty stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Packets accounted so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
     }
 
     /// Accounts one packet of the stream, received at `ts`; `clock_rate` is the RTP clock in Hz for its
@@ -244,6 +264,12 @@ impl StreamStats {
             let arrival_ms = signed_ms(ts, self.ref_time);
             delta_ms = Some(arrival_ms);
             if clock_rate != 0 {
+                if self.clock_rate == 0 {
+                    // The first packet with a known clock (the second packet, or later when the caller
+                    // learns the rate from the data): measure from the reference packet, not from the first.
+                    self.ref_nominal_ms =
+                        f64::from(self.ref_nominal) * 1000.0 / f64::from(clock_rate);
+                }
                 self.clock_rate = clock_rate;
                 let nominal_ms = f64::from(nominal) * 1000.0 / f64::from(clock_rate);
                 let d = (arrival_ms - (nominal_ms - self.ref_nominal_ms)).abs();
@@ -269,6 +295,7 @@ impl StreamStats {
         }
         if in_time {
             self.ref_time = ts;
+            self.ref_nominal = nominal;
         }
     }
 
@@ -303,6 +330,27 @@ impl StreamStats {
                 self.seen |= bit;
             }
         }
+    }
+
+    /// Whether `seq` jumps far from the highest sequence number (beyond [`MAX_DROPOUT`] ahead or
+    /// [`MAX_MISORDER`] behind), and whether it confirms a jump made by the packet before it.
+    pub fn jump(&self, seq: u16) -> Jump {
+        if self.packets == 0 {
+            return Jump::None;
+        }
+        let udelta = seq.wrapping_sub(self.max_seq);
+        if !(MAX_DROPOUT..=u16::MAX - MAX_MISORDER).contains(&udelta) {
+            Jump::None
+        } else if self.bad_seq == Some(seq) {
+            Jump::Confirms
+        } else {
+            Jump::Starts
+        }
+    }
+
+    /// A jump waits for its confirmation (the next packet following it).
+    pub fn jump_pending(&self) -> bool {
+        self.bad_seq.is_some()
     }
 
     /// The highest sequence number moved `by` forward.
