@@ -18,6 +18,13 @@
 //! Every packet of a key, from its first, feeds the key's [`StreamStats`] (tshark counts from the first
 //! packet, and so must we), so a candidate carries its figures into the stream it becomes.
 //!
+//! A sender that restarts its sequence numbers (a jump confirmed by the next packet, RFC 3550 §A.1) starts a
+//! new stream: the old one ends (`restart`) with its figures as they were before the jump, and the new one
+//! begins with the jump packet. A device that keeps its ports and SSRC from one call to the next (sipp
+//! replaying a file, some gateways) thus makes one stream per call, each tied to its own call by the engine;
+//! tshark lists such a key as one stream with sequence errors (on `lab-calls.pcap` each part matches tshark's
+//! figures for that call's time window).
+//!
 //! # Clock rate
 //!
 //! Jitter needs the RTP clock. Static payload types take theirs from RFC 3551's table
@@ -983,6 +990,78 @@ mod tests {
         assert_eq!((ev.judged, ev.tag_sized, ev.codec_sized), (19, 0, 0));
         // The start waits for judged packets, whatever their sizes: due at the 9th.
         assert_eq!(out[0].seq, 8);
+    }
+
+    #[test]
+    fn a_sender_that_restarts_its_sequence_numbers_starts_a_new_stream() {
+        // Two calls on one 5-tuple with one SSRC (sipp replaying a file): the second starts its numbering again.
+        let mut m = Media::default();
+        let mut out = Vec::new();
+        pcmu(&mut m, a(), b(), 0, 0, 150, 160, &mut out);
+        assert!(ends(&out).is_empty());
+        pcmu(&mut m, a(), b(), 150, 3500, 150, 160, &mut out);
+        let e = ends(&out);
+        assert_eq!(
+            e.len(),
+            1,
+            "the first call's stream ends at the confirmed restart"
+        );
+        assert_eq!(e[0].reason, StreamEnd::Restart);
+        assert_eq!((e[0].first_seq, e[0].summary.packets), (0, 150));
+        assert_eq!((e[0].summary.lost, e[0].summary.seq_resets), (0, 0));
+        let restart_at = out
+            .iter()
+            .find(|ev| matches!(ev.payload, Payload::RtpEnd(_)))
+            .map(|ev| ev.seq);
+        assert_eq!(
+            restart_at,
+            Some(151),
+            "at the packet that confirms the jump"
+        );
+        m.finish(&mut out);
+        let e = ends(&out);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[1].reason, StreamEnd::CaptureEnd);
+        assert_eq!((e[1].first_seq, e[1].summary.packets), (150, 150));
+        assert_eq!((e[1].summary.lost, e[1].summary.seq_resets), (0, 0));
+        assert_eq!(starts(&out).len(), 2);
+        assert_eq!(m.stats().ended_restart, 1);
+    }
+
+    #[test]
+    fn a_lone_jump_that_is_not_confirmed_keeps_the_stream_whole() {
+        let mut m = Media::default();
+        let mut out = Vec::new();
+        pcmu(&mut m, a(), b(), 0, 0, 20, 160, &mut out);
+        // One stray packet far ahead, then the stream goes on.
+        let stray = rtp_bytes(30_000, 99_999, SSRC, 0, false, 160);
+        let p = rtp::Packet::new(&stray).unwrap();
+        feed(
+            &mut m,
+            20,
+            at_ms(400),
+            a(),
+            b(),
+            &p,
+            MediaFlags::NONE,
+            &mut out,
+        );
+        let next = rtp_bytes(120, 1000 + 20 * 160, SSRC, 0, false, 160);
+        let p = rtp::Packet::new(&next).unwrap();
+        feed(
+            &mut m,
+            21,
+            at_ms(420),
+            a(),
+            b(),
+            &p,
+            MediaFlags::NONE,
+            &mut out,
+        );
+        m.finish(&mut out);
+        let e = ends(&out);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].summary.packets, 22);
     }
 
     #[test]
