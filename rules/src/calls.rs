@@ -409,6 +409,21 @@ fn judge(sdp: Option<Encryption>, ev: &MediaEvidence) -> Encryption {
     }
 }
 
+/// An SDP `a=fingerprint` tied to a media endpoint, from [`CallTracker::media_fingerprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaFingerprint<'a> {
+    /// The call.
+    pub call_id: &'a str,
+    /// The side that announced it (and receives media at the endpoint).
+    pub side: Party,
+    /// The `m=` line.
+    pub m_index: usize,
+    /// Hash function, lower case (`sha-256`).
+    pub hash: &'a str,
+    /// Hex pairs with colons, lower case.
+    pub value: &'a str,
+}
+
 /// What the tracker says about a stream, for detectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamView<'a> {
@@ -885,6 +900,31 @@ impl CallTracker {
         })
     }
 
+    /// The `a=fingerprint` that a call's SDP announced for the media endpoint `addr` (the side that receives
+    /// there is the side whose DTLS certificate must match it): call, side, hash function and value (lower
+    /// case, as in the SDP).
+    pub fn media_fingerprint(&self, addr: &SocketAddr) -> Option<MediaFingerprint<'_>> {
+        let ep = self.endpoints.get(addr)?;
+        let call = self
+            .calls
+            .get(&ep.call_id)
+            .or_else(|| self.closing.get(&ep.call_id))?;
+        let m = call
+            .sdp
+            .get(ep.side.index())?
+            .as_ref()?
+            .media
+            .get(ep.m_index)?;
+        let (hash, value) = m.fingerprint.as_ref()?;
+        Some(MediaFingerprint {
+            call_id: &call.rec.call_id,
+            side: ep.side,
+            m_index: ep.m_index,
+            hash,
+            value,
+        })
+    }
+
     /// Ends the calls idle for longer than the timeout, and writes the ended calls whose wait ran out.
     pub fn expire(&mut self, now: PacketTime) {
         let mut ended = Vec::new();
@@ -1004,6 +1044,7 @@ mod tests {
             contact_addr: None,
             via_addr: None,
             via_count: 1,
+            path: Vec::new(),
         }
     }
 

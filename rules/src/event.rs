@@ -43,6 +43,9 @@ pub enum Payload {
     RtpEnd(Box<RtpEnd>),
     /// An RTCP compound packet's sender and receiver reports.
     Rtcp(Box<RtcpSeen>),
+    /// A TLS (over TCP) or DTLS (over UDP, e.g. on a media 5-tuple) handshake, summarised when the server's
+    /// certificate (or what can be seen of the handshake) is known.
+    Tls(Box<TlsSeen>),
     /// Packet time entered a new second. The dispatcher injects one per second of capture, so that windows
     /// close and idle state expires on quiet links exactly as often with 1 worker as with N. Detectors never
     /// see it; the engine only moves its clock.
@@ -147,8 +150,78 @@ pub struct SipSeen {
     pub contact_addr: Option<SocketAddr>,
     /// The sent-by of the first Via, when it is an IP address (the port defaults to 5060).
     pub via_addr: Option<SocketAddr>,
+    /// The IP addresses on the message's path: every Via sent-by and every Record-Route host that is an IP
+    /// address (at most a few), in header order.
+    pub path: Vec<IpAddr>,
     /// Number of Via headers (hops the message went through).
     pub via_count: u16,
+}
+
+/// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS
+/// carries none in the clear).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsSeen {
+    /// The client (sender of the ClientHello).
+    pub client: Option<SocketAddr>,
+    /// The server.
+    pub server: Option<SocketAddr>,
+    /// DTLS over UDP rather than TLS over TCP.
+    pub dtls: bool,
+    /// The negotiated version (ServerHello, with supported_versions for TLS 1.3), as on the wire (0x0303 is
+    /// TLS 1.2, 0xfefd DTLS 1.2).
+    pub version: Option<u16>,
+    /// The highest version the client offered.
+    pub client_version: Option<u16>,
+    /// The cipher suite the server chose.
+    pub cipher_suite: Option<u16>,
+    /// Server name indication.
+    pub sni: Option<Box<str>>,
+    /// ALPN protocols the client offered (a few).
+    pub alpn: Vec<Box<str>>,
+    /// SRTP protection profiles offered in use_srtp (DTLS-SRTP, RFC 5764), as numbers.
+    pub srtp_profiles: Vec<u16>,
+    /// JA3 fingerprint (MD5 hex) of the ClientHello.
+    pub ja3: Option<Box<str>>,
+    /// JA3S fingerprint (MD5 hex) of the ServerHello.
+    pub ja3s: Option<Box<str>>,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: Option<Box<str>>,
+    /// The certificates are encrypted (TLS 1.3): none can be read, none is guessed.
+    pub certs_encrypted: bool,
+    /// The server's certificate chain as sent, leaf first (at most a few).
+    pub server_certs: Vec<CertSeen>,
+    /// The client's certificate chain, if it sent one (DTLS-SRTP: both sides do).
+    pub client_certs: Vec<CertSeen>,
+}
+
+/// One X.509 certificate, summarised.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertSeen {
+    /// SHA-256 of the DER certificate (the RFC 8122 `a=fingerprint` form).
+    pub sha256: [u8; 32],
+    /// SHA-1 of the DER certificate (older SDPs use it).
+    pub sha1: [u8; 20],
+    /// Subject distinguished name, RFC 4514 text.
+    pub subject: Box<str>,
+    /// Issuer distinguished name.
+    pub issuer: Box<str>,
+    /// Serial number, hex.
+    pub serial: Box<str>,
+    /// notBefore, seconds since the Unix epoch.
+    pub not_before: i64,
+    /// notAfter, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// DNS names and IP addresses of subjectAltName (at most a few).
+    pub san: Vec<Box<str>>,
+    /// Public key algorithm (`rsa`, `ec`, `ed25519`, ...).
+    pub key_type: Box<str>,
+    /// Public key size in bits (RSA modulus, EC curve size).
+    pub key_bits: u32,
+    /// Signature algorithm (`sha256WithRSAEncryption`, ...).
+    pub signature_algorithm: Box<str>,
+    /// Subject equals issuer and the signature verifies with the certificate's own key (or, when it cannot be
+    /// checked, subject equals issuer).
+    pub self_signed: bool,
 }
 
 /// Digest (or other) credentials of a request: who and how, never the response or a password.
@@ -512,17 +585,20 @@ pub enum EventKind {
     Rtp = 4,
     /// [`Payload::Rtcp`].
     Rtcp = 5,
+    /// [`Payload::Tls`].
+    Tls = 6,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Arp,
         EventKind::TcpHandshake,
         EventKind::Clock,
         EventKind::Sip,
         EventKind::Rtp,
         EventKind::Rtcp,
+        EventKind::Tls,
     ];
 
     /// Lower-case name, for counters.
@@ -534,6 +610,7 @@ impl EventKind {
             EventKind::Sip => "sip",
             EventKind::Rtp => "rtp",
             EventKind::Rtcp => "rtcp",
+            EventKind::Tls => "tls",
         }
     }
 }
@@ -551,6 +628,7 @@ impl Payload {
             Payload::Sip(_) => EventKind::Sip,
             Payload::RtpStart(_) | Payload::RtpEnd(_) => EventKind::Rtp,
             Payload::Rtcp(_) => EventKind::Rtcp,
+            Payload::Tls(_) => EventKind::Tls,
         }
     }
 }

@@ -98,6 +98,7 @@ impl Sip {
             contact_addr: None,
             via_addr: None,
             via_count: 1,
+            path: Vec::new(),
         })
     }
 

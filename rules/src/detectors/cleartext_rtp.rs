@@ -208,6 +208,7 @@ mod tests {
             contact_addr: None,
             via_addr: None,
             via_count: 1,
+            path: Vec::new(),
         }
     }
 

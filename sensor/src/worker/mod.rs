@@ -178,7 +178,29 @@ fn sip_seen(
             .via_top()
             .and_then(|v| socket_addr(v.sent_by().host, v.sent_by().port)),
         via_count: u16::try_from(m.via_count()).unwrap_or(u16::MAX),
+        path: sip_path(m),
     })
+}
+
+/// Addresses kept of one message's path (Via and Record-Route hops).
+pub const MAX_SIP_PATH: usize = 8;
+
+/// The IP addresses of every Via sent-by and Record-Route host, in header order, at most [`MAX_SIP_PATH`].
+fn sip_path(m: &callguard_parsers::sip::Message<'_>) -> Vec<std::net::IpAddr> {
+    let vias = m.vias().filter_map(|v| socket_addr(v.sent_by().host, None));
+    let rrs = m
+        .record_routes()
+        .filter_map(|r| socket_addr(r.uri().host()?, None));
+    let mut path: Vec<std::net::IpAddr> = Vec::new();
+    for a in vias.chain(rrs) {
+        if path.len() >= MAX_SIP_PATH {
+            break;
+        }
+        if !path.contains(&a.ip()) {
+            path.push(a.ip());
+        }
+    }
+    path
 }
 
 /// An IP host and port (5060 when absent) as a socket address; `None` for a domain name.
