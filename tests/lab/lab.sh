@@ -202,14 +202,17 @@ lab_save() {
 
 # ---------------------------------------------------------------- servers
 
-# lab_certs DIR TAG CN : self-signed RSA-2048 test certificate DIR/TAG.pem + DIR/TAG.key (test material only).
+# lab_certs DIR TAG CN [IP] : self-signed RSA-2048 test certificate DIR/TAG.pem + DIR/TAG.key (test material only),
+# subjectAltName DNS:CN and IP (default 10.77.0.1).
 lab_certs() {
 	openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -subj "/CN=$3/O=callguard lab" \
-		-addext "subjectAltName=DNS:$3,IP:10.77.0.1" -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1
+		-addext "subjectAltName=DNS:$3,IP:${4:-10.77.0.1}" -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1
 }
 
 # lab_kamailio [CERT_CN] [CERT_TAG] : start kamailio in cg-pbx on UDP 10.77.0.1:5060 and TLS 1.2 :5061, with the
 # certificate $LAB_TMP/kam/CERT_TAG.pem (self-signed, CN=CERT_CN; made on first use; another TAG = another key/cert).
+# The connections kamailio opens itself (to a TLS Contact it has no connection to) are TLS 1.2 too and do not
+# verify the phone's certificate.
 lab_kamailio() {
 	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} dir="$LAB_TMP/kam"
 	mkdir -p "$dir"
@@ -222,6 +225,10 @@ verify_certificate = no
 require_certificate = no
 private_key = $dir/$tag.key
 certificate = $dir/$tag.pem
+
+[client:default]
+method = TLSv1.2
+verify_certificate = no
 EOF2
 	lab_bg pbx kamailio -DD -E -f "$dir/kamailio.cfg" -Y "$dir" -P "$dir/kamailio.pid" -m 64 -M 8
 	LAB_KAM_PID=$LAB_LAST_PID
@@ -282,17 +289,19 @@ lab_wait() {
 
 # ---------------------------------------------------------------- baresip
 
-# lab_baresip NS IP ACCOUNT [RTP_PORTS] [RTCP_MUX] : start a headless baresip 1.0.0 in NS with a config generated
-# in a new directory under $LAB_TMP (PID in LAB_LAST_PID, directory in LAB_BARESIP_DIR, stdout in LAB_BARESIP_LOG):
-# SIP on UDP IP:5060, one account line ACCOUNT (e.g. "<sip:1001@10.77.0.1>;auth_pass=...;audio_codecs=PCMU;
-# mediaenc=srtp-mand"), RTP ports in RTP_PORTS (default 16000-16099; "N-N+1" pins RTP to N and RTCP to N+1),
-# RTCP_MUX yes|no (default no). Audio: the `ausine` tone source (440 Hz; it needs 48 kHz stereo) and `aubridge` as
-# the speaker (there is no null player). Control: `ctrl_tcp` on 127.0.0.1:4444 inside NS (each namespace has its
-# own loopback), driven with lab_baresip_ctrl (`menu` provides dial/hangup/quit). Modules: g711, opus, srtp,
-# dtls_srtp. baresip 1.0.0 picks the media encryption from the account only (a callee without `mediaenc` answers
-# an RTP/SAVP offer with 488), so both ends need the call's setting.
+# lab_baresip NS IP ACCOUNT [RTP_PORTS] [RTCP_MUX] [EXTRA] : start a headless baresip 1.0.0 in NS with a config
+# generated in a new directory under $LAB_TMP (PID in LAB_LAST_PID, directory in LAB_BARESIP_DIR, stdout in
+# LAB_BARESIP_LOG): SIP on UDP and TCP IP:5060 (and TLS IP:5061), one account line ACCOUNT (e.g.
+# "<sip:1001@10.77.0.1>;auth_pass=...;audio_codecs=PCMU;mediaenc=srtp-mand"), RTP ports in RTP_PORTS (default
+# 16000-16099; "N-N+1" pins RTP to N and RTCP to N+1), RTCP_MUX yes|no (default no), EXTRA more config lines
+# (e.g. "sip_certificate FILE": the PEM, certificate then key, its TLS listener on IP:5061 presents). Audio: the
+# `ausine` tone source (440 Hz; it needs 48 kHz stereo) and `aubridge` as the speaker (there is no null player).
+# Control: `ctrl_tcp` on 127.0.0.1:4444 inside NS (each namespace has its own loopback), driven with
+# lab_baresip_ctrl (`menu` provides dial/hangup/quit). Modules: g711, opus, srtp, dtls_srtp. baresip 1.0.0 picks
+# the media encryption from the account only (a callee without `mediaenc` answers an RTP/SAVP offer with 488), so
+# both ends need the call's setting.
 lab_baresip() {
-	local ns=$1 ip=$2 account=$3 ports=${4:-16000-16099} mux=${5:-no} dir
+	local ns=$1 ip=$2 account=$3 ports=${4:-16000-16099} mux=${5:-no} extra=${6:-} dir
 	dir="$(mktemp -d "$LAB_TMP/baresip-$ns.XXXX")"
 	chmod 755 "$dir"
 	cat >"$dir/config" <<EOF2
@@ -330,6 +339,7 @@ module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:4444
 opus_bitrate		28000
 EOF2
+	[[ -z $extra ]] || printf '%s\n' "$extra" >>"$dir/config"
 	printf '%s\n' "$account" >"$dir/accounts"
 	: >"$dir/contacts"
 	LAB_BARESIP_DIR=$dir
