@@ -1023,29 +1023,15 @@ mod tests {
         cseq_method: &str,
         from_tag: &str,
     ) -> SipSeen {
-        SipSeen {
-            src: "10.0.0.11:5060".parse().unwrap(),
-            dst: "10.0.0.1:5060".parse().unwrap(),
-            transport: SipTransport::Udp,
-            method: method.map(Into::into),
-            status,
-            call_id: "c1".into(),
-            from_user: Some("1001".into()),
-            from_tag: Some(from_tag.into()),
-            to_user: Some("2001".into()),
-            to_tag: None,
-            cseq: 1,
-            cseq_method: cseq_method.into(),
-            user_agent: Some("phone".into()),
-            has_sdp: false,
-            sdp: None,
-            auth: None,
-            contact_user: None,
-            contact_addr: None,
-            via_addr: None,
-            via_count: 1,
-            path: Vec::new(),
-        }
+        let mut m = crate::testkit::Sip::request(cseq_method, "10.0.0.11:5060", "10.0.0.1:5060")
+            .call("c1")
+            .tags(from_tag, None)
+            .seen();
+        m.method = method.map(Into::into);
+        m.status = status;
+        m.to_user = Some("2001".into());
+        m.user_agent = Some("phone".into());
+        m
     }
 
     fn t(ms: u64) -> PacketTime {
@@ -1116,23 +1102,17 @@ mod tests {
     }
 
     fn with_sdp(mut m: SipSeen, ip: &str, port: u16, proto: &str) -> SipSeen {
+        let mut md = crate::testkit::media(proto, port);
+        md.rtcp_port = Some(port + 1);
+        md.crypto_count = u16::from(proto.contains("SAVP"));
+        md.codecs = vec![crate::event::CodecSeen {
+            pt: 0,
+            name: "PCMU".into(),
+            clock: 8000,
+        }];
         m.sdp = Some(Box::new(SdpSeen {
             session_addr: Some(ip.parse().unwrap()),
-            media: vec![crate::event::MediaSeen {
-                kind: "audio".into(),
-                port,
-                rtcp_port: Some(port + 1),
-                proto: proto.into(),
-                secure_profile: proto.contains("SAVP"),
-                crypto_count: u16::from(proto.contains("SAVP")),
-                direction: "sendrecv",
-                codecs: vec![crate::event::CodecSeen {
-                    pt: 0,
-                    name: "PCMU".into(),
-                    clock: 8000,
-                }],
-                ..crate::event::MediaSeen::default()
-            }],
+            media: vec![md],
         }));
         m.has_sdp = true;
         m

@@ -160,56 +160,31 @@ impl Detector for CleartextRtp {
 mod tests {
     use super::*;
     use crate::calls::CallTracker;
-    use crate::event::{MediaSeen, SdpSeen, SipSeen, SipTransport, StreamKey};
+    use crate::event::{SipSeen, StreamKey};
+    use crate::testkit;
     use crate::time::PacketTime;
 
     fn invite(proto: &str, crypto: u16, from_caller: bool) -> SipSeen {
-        let (src, dst, port) = if from_caller {
-            ("10.0.0.11:5060", "10.0.0.12:5060", 16000)
+        let (src, dst, port, ip) = if from_caller {
+            ("10.0.0.11:5060", "10.0.0.12:5060", 16000, "10.0.0.11")
         } else {
-            ("10.0.0.12:5060", "10.0.0.11:5060", 20000)
+            ("10.0.0.12:5060", "10.0.0.11:5060", 20000, "10.0.0.12")
         };
-        let ip = if from_caller {
-            "10.0.0.11"
-        } else {
-            "10.0.0.12"
-        };
-        SipSeen {
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            transport: SipTransport::Udp,
-            method: from_caller.then(|| "INVITE".into()),
-            status: (!from_caller).then_some(200),
-            call_id: "c1".into(),
-            from_user: Some("1001".into()),
-            from_tag: Some("a".into()),
-            to_user: Some("1002".into()),
-            to_tag: None,
-            cseq: 1,
-            cseq_method: "INVITE".into(),
-            user_agent: None,
-            has_sdp: true,
-            sdp: Some(Box::new(SdpSeen {
-                session_addr: Some(ip.parse().unwrap()),
-                media: vec![MediaSeen {
-                    kind: "audio".into(),
-                    port,
-                    rtcp_port: Some(port + 1),
-                    proto: proto.into(),
-                    secure_profile: proto.contains("SAVP"),
-                    crypto_count: crypto,
-                    inline_keys: crypto > 0,
-                    direction: "sendrecv",
-                    ..MediaSeen::default()
-                }],
-            })),
-            auth: None,
-            contact_user: None,
-            contact_addr: None,
-            via_addr: None,
-            via_count: 1,
-            path: Vec::new(),
+        let mut md = testkit::media(proto, port);
+        md.rtcp_port = Some(port + 1);
+        if crypto > 0 {
+            md = testkit::with_crypto(md, &["AES_CM_128_HMAC_SHA1_80"]);
         }
+        let b = if from_caller {
+            testkit::Sip::request("INVITE", src, dst)
+        } else {
+            testkit::Sip::response(200, "INVITE", src, dst)
+        };
+        let mut m = b.call("c1").tags("a", None).sdp(vec![md]).seen();
+        if let Some(sdp) = m.sdp.as_mut() {
+            sdp.session_addr = Some(ip.parse().unwrap());
+        }
+        m
     }
 
     fn start(evidence: MediaEvidence) -> RtpStart {
