@@ -218,9 +218,10 @@ impl RtpInjection {
         let window = Duration::from_secs(self.cfg.takeover_window_secs);
         self.ended.remove(&gk);
         let g = self.groups.get_or_insert_with(gk, now, Group::default);
-        // Sources that ended long before this one started are unrelated to it.
+        // Sources that ended long before this one started are unrelated to it (the same address coming back
+        // after that starts afresh: its old interval would span what happened in between).
         g.sources
-            .retain(|o| !o.ended() || o.src == s.key.src || s.first.since(o.last) <= window);
+            .retain(|o| !o.ended() || s.first.since(o.last) <= window);
         if let Some(o) = g.sources.iter_mut().find(|o| o.src == s.key.src) {
             o.restarting = o.restarting.saturating_sub(1);
             o.open = o.open.saturating_add(1);
@@ -736,6 +737,17 @@ mod tests {
         let alerts = run(&s);
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
         assert_eq!(alerts[0].evidence.get("reason"), Some(&Value::Str("interleaved".into())));
+    }
+
+    #[test]
+    fn a_source_back_after_the_takeover_window_starts_afresh() {
+        // A phone's stream, another source much later, then the first phone again: its new stream does not
+        // stretch its old interval over the second source.
+        let mut s = Scenario::new();
+        stream(&mut s, key(CALLER_RTP, CALLEE_RTP), 10, 100, 5000, 250, 15_500, StreamEnd::Idle);
+        stream(&mut s, key("10.0.0.13:16000", CALLEE_RTP), 500, 40_000, 45_000, 250, 55_500, StreamEnd::Idle);
+        stream(&mut s, key(CALLER_RTP, CALLEE_RTP), 900, 46_000, 50_000, 200, 60_500, StreamEnd::Idle);
+        assert!(run(&s).is_empty());
     }
 
     #[test]
