@@ -26,6 +26,7 @@ pub mod detectors;
 pub mod engine;
 pub mod event;
 pub mod mac;
+pub mod net;
 pub mod quality;
 pub mod table;
 pub mod testkit;

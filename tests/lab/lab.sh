@@ -256,10 +256,10 @@ lab_kamailio_ws() {
 	sleep 0.5
 }
 
-# lab_rtp_pcap FILE [SECONDS] [srtp] : a G.711 u-law RTP stream (20 ms packets) for sipp's play_pcap_audio
-# (srtp: SRTP-looking payload, random bytes + 10-byte tag).
+# lab_rtp_pcap FILE [SECONDS] [srtp] [ssrc=HEX] : a G.711 u-law RTP stream (20 ms packets) for sipp's
+# play_pcap_audio (srtp: SRTP-looking payload, random bytes + 10-byte tag; ssrc=: another SSRC than 0x0ca11ab5).
 lab_rtp_pcap() {
-	/usr/bin/python3 "$LAB_DIR/rtp_pcap.py" "$1" "${2:-3}" ${3:+"$3"}
+	/usr/bin/python3 "$LAB_DIR/rtp_pcap.py" "$1" "${2:-3}" "${@:3}"
 }
 
 # lab_sipp NS ARGS... : run sipp in the foreground inside NS (scenario files are in tests/lab/sipp/).

@@ -44,6 +44,9 @@ detectors![
     srtp_downgrade::SrtpDowngrade,
     weak_auth::WeakAuth,
     arp_spoof::ArpSpoof,
+    rtp_injection::RtpInjection,
+    third_party_teardown::ThirdPartyTeardown,
+    media_redirect::MediaRedirect,
     syn_flood::SynFlood,
 ];
 
