@@ -276,12 +276,31 @@ struct Call {
     open: u32,
     /// Addresses that sent or received the call's SIP (at most [`MAX_CALL_IPS`]).
     sip_ips: Vec<IpAddr>,
+    /// In-dialog re-INVITE/UPDATE transactions counted (CSeq, sender, UPDATE), the latest few: the same
+    /// request relayed by a proxy (one copy per leg) counts once.
+    txns: Vec<(u32, Party, bool)>,
 }
+
+/// In-dialog transactions remembered per call, to count each once whatever the number of legs.
+pub const MAX_CALL_TXNS: usize = 16;
 
 /// SIP addresses remembered per call (phones, proxies, B2BUAs on the call's path).
 pub const MAX_CALL_IPS: usize = 8;
 
 impl Call {
+    /// Whether this in-dialog request is new (not a copy on another leg, nor a retransmission).
+    fn new_txn(&mut self, cseq: u32, sender: Party, update: bool) -> bool {
+        let t = (cseq, sender, update);
+        if self.txns.contains(&t) {
+            return false;
+        }
+        if self.txns.len() >= MAX_CALL_TXNS {
+            self.txns.remove(0);
+        }
+        self.txns.push(t);
+        true
+    }
+
     fn add_ip(&mut self, ip: IpAddr) {
         if !self.sip_ips.contains(&ip) && self.sip_ips.len() < MAX_CALL_IPS {
             self.sip_ips.push(ip);
@@ -505,6 +524,7 @@ impl CallTracker {
                 first_cseq: m.cseq,
                 open: 0,
                 sip_ips: Vec::new(),
+                txns: Vec::new(),
             };
             self.calls.insert(m.call_id.clone(), call, ts);
         }
@@ -560,10 +580,16 @@ impl CallTracker {
         let mut finished = None;
         match (m.method.as_deref(), m.status) {
             (Some("CANCEL"), _) => c.cancelled = true,
-            (Some("INVITE"), _) if m.cseq != c.first_cseq && c.rec.answered.is_some() => {
+            (Some("INVITE"), _)
+                if m.cseq != c.first_cseq
+                    && c.rec.answered.is_some()
+                    && c.new_txn(m.cseq, sender, false) =>
+            {
                 c.rec.reinvites = c.rec.reinvites.saturating_add(1);
             }
-            (Some("UPDATE"), _) => c.rec.updates = c.rec.updates.saturating_add(1),
+            (Some("UPDATE"), _) if c.new_txn(m.cseq, sender, true) => {
+                c.rec.updates = c.rec.updates.saturating_add(1);
+            }
             (Some("BYE"), _) if c.bye.is_none() => {
                 let by = if from_caller_tag {
                     Party::Caller
