@@ -21,7 +21,10 @@
 //!   another authority, or another key: what an interception proxy with its own certificate (stunnel, mitmproxy)
 //!   looks like. **High**.
 //! - `renewal`: same subject, issuer and key type, a fresh validity period (starts no earlier and ends later),
-//!   seen once the old certificate is within `renewal_window_days` of its expiry or past it: routine. **Low**.
+//!   seen once the old certificate is in its expiry window or past it: routine. **Low**. The window is the
+//!   last `renewal_window_days` (30) of the old certificate's life, but at most its last third, so that
+//!   short-lived certificates are not "due" from birth (ACME clients renew 90-day certificates 30 days
+//!   before expiry, and shorter ones at a third of their life left).
 //! - `early-renewal`: the same names and key type but the old certificate was far from expiry, or the new one's
 //!   validity is not fresher (a server restarted with a new self-signed certificate, or a clone that copied
 //!   the names). **Medium**.
@@ -86,7 +89,7 @@ pub struct Config {
     /// Pinned certificates.
     pub pins: Vec<Pin>,
     /// A new certificate with the same names and a fresh validity is a renewal when seen this many days before
-    /// the old one's expiry, or later.
+    /// the old one's expiry, or later (at most the last third of the old one's life).
     pub renewal_window_days: u64,
     /// A server not seen for this many days is forgotten (certificates live up to 398 days).
     pub forget_after_days: u64,
@@ -340,7 +343,10 @@ fn classify(
         return (v, Severity::High);
     }
     let fresh = new.not_before >= old.not_before && new.not_after > old.not_after;
-    let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+    let lifetime = old.not_after.saturating_sub(old.not_before).max(0);
+    let window = i64::try_from(window.as_secs())
+        .unwrap_or(i64::MAX)
+        .min(lifetime / 3);
     let now = i64::try_from(now.secs()).unwrap_or(i64::MAX);
     let due = now >= old.not_after.saturating_sub(window);
     if fresh && due {
@@ -746,6 +752,47 @@ mod tests {
             (1_000, handshake("10.77.0.11:2", PBX, None, renewed)),
         ]);
         assert_eq!(strings(&alerts[0], "reasons"), ["early-renewal"]);
+    }
+
+    #[test]
+    fn a_short_lived_certificate_is_due_only_in_its_last_third() {
+        // 30-day lab certificates: replaced seconds after issue is early; 25 days in, a renewal.
+        let born = 1_768_471_200;
+        let thirty_days = |tag: u8, from: i64| {
+            let mut c = self_signed(tag, "pbx.lab");
+            (c.not_before, c.not_after) = (from, from + 30 * 86_400);
+            c
+        };
+        let alerts = run(&[
+            (
+                0,
+                handshake("10.77.0.11:1", PBX, None, thirty_days(1, born)),
+            ),
+            (
+                5_000,
+                handshake("10.77.0.11:2", PBX, None, thirty_days(2, born + 5)),
+            ),
+            (
+                25 * DAY_MS,
+                handshake(
+                    "10.77.0.11:3",
+                    PBX,
+                    None,
+                    thirty_days(3, born + 25 * 86_400),
+                ),
+            ),
+        ]);
+        let got: Vec<_> = alerts
+            .iter()
+            .map(|a| (strings(a, "reasons"), a.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (vec!["early-renewal".to_owned()], Severity::Medium),
+                (vec!["renewal".to_owned()], Severity::Low)
+            ]
+        );
     }
 
     #[test]
