@@ -188,6 +188,19 @@ pub(crate) mod test_util {
         }
     }
 
+    /// The chain of lab-weak-tls: an RSA-1024 leaf signed with SHA-1 by a self-signed RSA-2048 SHA-256 CA.
+    pub(crate) fn lab_weak_chain() -> Vec<CertSeen> {
+        let mut leaf = cert(0x83, "pbx.lab.callguard");
+        leaf.key_bits = 1024;
+        leaf.signature_algorithm = "sha1WithRSAEncryption".into();
+        leaf.issuer = "CN=callguard lab CA,O=callguard lab".into();
+        let mut ca = cert(0x8c, "callguard lab CA");
+        ca.subject = leaf.issuer.clone();
+        ca.issuer = leaf.issuer.clone();
+        ca.self_signed = true;
+        vec![leaf, ca]
+    }
+
     /// The list of strings under `key` in `a`'s evidence.
     pub(crate) fn strings(a: &Alert, key: &str) -> Vec<String> {
         match a.evidence.get(key) {

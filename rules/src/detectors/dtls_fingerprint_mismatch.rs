@@ -16,7 +16,9 @@
 //! server's address and port, the client's (`client_certs`) against the one announced for the client's. The
 //! announcement comes from the engine's calls ([`crate::calls::CallTracker::media_fingerprint`]: the SDP of the
 //! side that receives media at that endpoint). The hash function is the SDP's: `sha-256` compares with the
-//! certificate's SHA-256, `sha-1` with its SHA-1.
+//! certificate's SHA-256, `sha-1` with its SHA-1. When an SDP crosses the sensor several times (once per proxy
+//! hop), the last copy seen before the handshake counts: a fingerprint rewritten between two hops is judged as
+//! the party that received the rewritten copy was told it (the lab's `dtls-mismatch` capture).
 //!
 //! # Not judged
 //! An endpoint that no call's SDP names (no signalling seen, SIP inside TLS, ICE relays), an SDP without a
@@ -322,6 +324,56 @@ mod tests {
         assert_eq!(strings(a, "cert_fingerprint"), [sdp_form(&[0x2b; 32])]);
         assert_eq!(strings(a, "cert_sha256"), ["2b".repeat(32)]);
         assert_eq!(strings(a, "subject"), ["CN=dtls@baresip"]);
+    }
+
+    #[test]
+    fn a_fingerprint_rewritten_between_hops_is_judged_by_the_copy_relayed_last() {
+        // lab-dtls-mismatch: the 200 OK leaves the callee with its real fingerprint and reaches the caller with
+        // another one.
+        let mut s = Scenario::new();
+        let offer = vec![dtls_media("10.77.0.11", 16020, sha256_of(0x24))];
+        s.at_ms(
+            0,
+            Sip::request("INVITE", PH1, PBX)
+                .call("c3")
+                .sdp(offer.clone())
+                .payload(),
+        );
+        s.at_ms(
+            1,
+            Sip::request("INVITE", PBX, PH2)
+                .call("c3")
+                .sdp(offer)
+                .payload(),
+        );
+        let real = vec![dtls_media("10.77.0.12", 20020, sha256_of(0xd4))];
+        let swapped = vec![dtls_media("10.77.0.12", 20020, sha256_of(0xdc))];
+        s.at_ms(
+            50,
+            Sip::response(200, "INVITE", PH2, PBX)
+                .call("c3")
+                .sdp(real)
+                .payload(),
+        );
+        s.at_ms(
+            51,
+            Sip::response(200, "INVITE", PBX, PH1)
+                .call("c3")
+                .sdp(swapped)
+                .payload(),
+        );
+        s.at_ms(1_000, handshake(dtls_cert(0x24), dtls_cert(0xd4)));
+        let alerts = run(&s);
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(
+            strings(&alerts[0], "sdp_fingerprint"),
+            [sdp_form(&[0xdc; 32])]
+        );
+        assert_eq!(
+            strings(&alerts[0], "cert_fingerprint"),
+            [sdp_form(&[0xd4; 32])]
+        );
+        assert_eq!(alerts[0].src_ip, Some("10.77.0.12".parse().unwrap()));
     }
 
     #[test]

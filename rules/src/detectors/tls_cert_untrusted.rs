@@ -502,6 +502,34 @@ mod tests {
     }
 
     #[test]
+    fn of_the_lab_weak_tls_handshakes_only_the_foreign_name_is_untrusted() {
+        let chain = crate::tls::test_util::lab_weak_chain();
+        let hs = |client: &str, sni: &str, certs: Vec<CertSeen>| TlsSeen {
+            server_certs: certs,
+            ..handshake(client, PBX, Some(sni), cert(0, "x"))
+        };
+        let alerts = run(&[
+            (
+                0,
+                hs("10.77.0.11:56956", "pbx.lab.callguard", chain.clone()),
+            ),
+            (
+                526,
+                hs("10.77.0.12:39072", "pbx.lab.callguard", chain.clone()),
+            ),
+            (1_051, hs("10.77.0.11:50902", "voip.example.net", chain)),
+            (
+                1_577,
+                hs("10.77.0.12:51660", "pbx.lab.callguard", Vec::new()),
+            ),
+        ]);
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(strings(&alerts[0], "reasons"), ["sni-mismatch"]);
+        assert_eq!(alerts[0].dest_ip, Some("10.77.0.11".parse().unwrap()));
+        assert_eq!(alerts[0].evidence.get("chain_length"), Some(&Value::U64(2)));
+    }
+
+    #[test]
     fn names_follow_rfc_6125() {
         let mut c = cert(1, "x");
         c.san = vec![

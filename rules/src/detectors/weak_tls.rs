@@ -489,7 +489,7 @@ mod tests {
     use super::*;
     use crate::alert::Alert;
     use crate::testkit::Scenario;
-    use crate::tls::test_util::{cert, handshake, strings};
+    use crate::tls::test_util::{cert, handshake, lab_weak_chain, strings};
 
     const PBX: &str = "10.77.0.1:5061";
 
@@ -711,6 +711,96 @@ mod tests {
             "{alerts:#?}"
         );
         assert_eq!(alerts[1].dest_ip, Some("10.77.0.12".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_four_handshakes_of_the_lab_capture_are_three_alerts() {
+        let hs =
+            |client: &str, sni: &str, version: u16, suite: u16, certs: Vec<CertSeen>| TlsSeen {
+                version: Some(version),
+                cipher_suite: Some(suite),
+                server_certs: certs,
+                ..handshake(client, PBX, Some(sni), cert(0, "x"))
+            };
+        let alerts = run(&[
+            (
+                0,
+                hs(
+                    "10.77.0.11:56956",
+                    "pbx.lab.callguard",
+                    0x0301,
+                    0xc014,
+                    lab_weak_chain(),
+                ),
+            ),
+            (
+                526,
+                hs(
+                    "10.77.0.12:39072",
+                    "pbx.lab.callguard",
+                    0x0303,
+                    0xc010,
+                    lab_weak_chain(),
+                ),
+            ),
+            (
+                1_051,
+                hs(
+                    "10.77.0.11:50902",
+                    "voip.example.net",
+                    0x0303,
+                    0xc030,
+                    lab_weak_chain(),
+                ),
+            ),
+            (
+                1_577,
+                hs(
+                    "10.77.0.12:51660",
+                    "pbx.lab.callguard",
+                    0x0303,
+                    0xc019,
+                    Vec::new(),
+                ),
+            ),
+        ]);
+        let got: Vec<_> = alerts
+            .iter()
+            .map(|a| {
+                (
+                    a.dest_ip.unwrap().to_string(),
+                    strings(a, "reasons"),
+                    a.severity,
+                )
+            })
+            .collect();
+        let r = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (
+                    "10.77.0.11".into(),
+                    r(&["old-version", "short-key", "sha1-signature"]),
+                    Severity::Medium
+                ),
+                (
+                    "10.77.0.12".into(),
+                    r(&["null-cipher", "short-key", "sha1-signature"]),
+                    Severity::High
+                ),
+                (
+                    "10.77.0.12".into(),
+                    r(&["anon-key-exchange"]),
+                    Severity::High
+                ),
+            ],
+            "{alerts:#?}"
+        );
+        assert_eq!(strings(&alerts[0], "cert_sha256"), ["83".repeat(32)]);
+        assert_eq!(
+            strings(&alerts[2], "cipher_suite_name"),
+            ["TLS_ECDH_anon_WITH_AES_256_CBC_SHA"]
+        );
     }
 
     #[test]
