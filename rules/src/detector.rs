@@ -2,6 +2,7 @@
 
 use crate::alert::{Alert, Meta};
 use crate::calls::CallTracker;
+use crate::detectors::tls_cert_changed::{CertStore, CertStoreError};
 use crate::event::{Event, Interests};
 use crate::table::TableStats;
 use crate::time::PacketTime;
@@ -30,6 +31,18 @@ pub trait Detector: Send + std::fmt::Debug {
     /// The detector's tables, by name, for metrics and the summary.
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
         Vec::new()
+    }
+
+    /// The certificate store of a detector that keeps one (`tls-cert-changed`), to be saved for the next run;
+    /// `None` for the others.
+    fn export_cert_store(&self) -> Option<CertStore> {
+        None
+    }
+
+    /// Loads a saved certificate store into a detector that keeps one: the number of servers loaded, or why the
+    /// store cannot be used; `None` for the others.
+    fn import_cert_store(&mut self, _store: &CertStore) -> Option<Result<usize, CertStoreError>> {
+        None
     }
 }
 

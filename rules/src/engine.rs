@@ -7,6 +7,7 @@ use crate::calls::{CallRecord, CallStats, CallTracker, StreamRecord};
 use crate::config::Config;
 use crate::detector::{Context, Detector};
 use crate::detectors;
+use crate::detectors::tls_cert_changed::{CertStore, CertStoreError};
 use crate::event::{Event, EventKind, Payload};
 use crate::table::{BoundedMap, TableStats};
 use crate::time::PacketTime;
@@ -187,6 +188,27 @@ impl Engine {
             }
         }
         v
+    }
+
+    /// The certificate store of the detector that keeps one (`tls-cert-changed`), to be saved when the run
+    /// ends; `None` when no running detector keeps one.
+    pub fn export_cert_store(&self) -> Option<CertStore> {
+        self.detectors.iter().find_map(|d| d.export_cert_store())
+    }
+
+    /// Loads a certificate store saved by an earlier run, before the first event: the number of servers
+    /// loaded, `Ok(None)` when no running detector keeps a store (the store is then left unused), or why the
+    /// store cannot be used.
+    pub fn import_cert_store(
+        &mut self,
+        store: &CertStore,
+    ) -> Result<Option<usize>, CertStoreError> {
+        for d in &mut self.detectors {
+            if let Some(r) = d.import_cert_store(store) {
+                return r.map(Some);
+            }
+        }
+        Ok(None)
     }
 
     /// The slugs of the running detectors.

@@ -31,3 +31,4 @@ pub mod quality;
 pub mod table;
 pub mod testkit;
 pub mod time;
+pub mod tls;

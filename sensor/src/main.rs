@@ -1,12 +1,12 @@
 //! `callguard`: the command-line sensor.
 //!
 //! Exit status: 0 when every input was read to its end (live: stopped by SIGINT or SIGTERM); 1 for a usage,
-//! rules-file, capture-setup or output error; 2 when a capture file was truncated or corrupt, or a live source
+//! rules-file, certificate-store, capture-setup or output error; 2 when a capture file was truncated or corrupt, or a live source
 //! failed (everything read before the error is still analysed and reported).
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
@@ -19,6 +19,8 @@ use callguard::capture::{self, PacketSource};
 use callguard::output::{eve, summary};
 use callguard::pipeline::{self, Options, QueueMode};
 use callguard_rules::config::Config;
+use callguard_rules::detectors::tls_cert_changed::CertStore;
+use callguard_rules::engine::Engine;
 use clap::{Parser, Subcommand};
 
 /// Passive VoIP security sensor.
@@ -65,6 +67,10 @@ struct LiveArgs {
     /// Rules file (TOML).
     #[arg(short, long)]
     rules: Option<PathBuf>,
+    /// Certificate store of `tls-cert-changed` (JSON): loaded at start when the file exists, saved at the end
+    /// (to a temporary file beside it, then renamed), so that a restart remembers the certificates seen.
+    #[arg(long, value_name = "FILE")]
+    cert_store: Option<PathBuf>,
     /// Size of one ring block in bytes (a power of two, a multiple of the page size).
     #[arg(long, default_value_t = 1 << 20)]
     ring_block_size: usize,
@@ -107,6 +113,10 @@ struct AnalyzeArgs {
     /// Rules file (TOML): detector thresholds; built-in defaults when absent.
     #[arg(short, long)]
     rules: Option<PathBuf>,
+    /// Certificate store of `tls-cert-changed` (JSON): loaded at start when the file exists, saved at the end
+    /// (to a temporary file beside it, then renamed), so that a restart remembers the certificates seen.
+    #[arg(long, value_name = "FILE")]
+    cert_store: Option<PathBuf>,
     /// Read through libpcap instead of the built-in reader.
     #[cfg(feature = "libpcap")]
     #[arg(long)]
@@ -142,6 +152,71 @@ fn load_rules(path: Option<&PathBuf>) -> Result<Config> {
     let text = std::fs::read_to_string(p)
         .with_context(|| format!("reading rules file {}", p.display()))?;
     Ok(Config::from_toml(&text, &p.display().to_string())?)
+}
+
+/// The engine for `config`, with the certificate store saved at `path` loaded when the file exists. A store
+/// that cannot be read is an error: starting afresh would silently forget what was pinned by first use.
+fn engine_with_store(config: &Config, path: Option<&Path>) -> Result<Engine> {
+    let mut engine = Engine::new(config);
+    let Some(p) = path else {
+        return Ok(engine);
+    };
+    let text = match std::fs::read_to_string(p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(engine),
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading certificate store {}", p.display()));
+        }
+    };
+    let store: CertStore = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "certificate store {} is corrupt (move it away to start with an empty store)",
+            p.display()
+        )
+    })?;
+    let loaded = engine
+        .import_cert_store(&store)
+        .with_context(|| format!("certificate store {}", p.display()))?;
+    if loaded.is_none() {
+        eprintln!(
+            "callguard: no running detector keeps a certificate store (tls-cert-changed is disabled); {} is left as it is",
+            p.display()
+        );
+    }
+    Ok(engine)
+}
+
+/// Saves the engine's certificate store to `path`, atomically: a temporary file in the same directory, synced,
+/// then renamed over the old store, so a crash leaves the old store or the new one, never half of one.
+fn save_cert_store(path: Option<&Path>, report: &pipeline::Report) -> Result<()> {
+    let (Some(path), Some(store)) = (path, &report.cert_store) else {
+        return Ok(());
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("--cert-store {} names no file", path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> io::Result<()> {
+        let mut f = BufWriter::new(File::create(&tmp)?);
+        serde_json::to_writer_pretty(&mut f, store)?;
+        f.write_all(b"\n")?;
+        f.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("saving certificate store {}", path.display()))
+    })
 }
 
 fn open_sources(a: &AnalyzeArgs) -> Result<Vec<Box<dyn PacketSource>>> {
@@ -224,6 +299,7 @@ fn default_workers(w: Option<usize>) -> usize {
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let config = load_rules(a.rules.as_ref())?;
+    let engine = engine_with_store(&config, a.cert_store.as_deref())?;
     let sources = open_sources(&a)?;
     let total: u64 = sources.iter().filter_map(|s| s.total_bytes()).sum();
     let workers = default_workers(a.workers);
@@ -254,13 +330,15 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         workers,
         mode: QueueMode::Block,
     };
-    let report = pipeline::run(sources, &config, &opts, &mut out.writer, &mut progress);
+    let report = pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let saved = save_cert_store(a.cert_store.as_deref(), &report);
     if let Some(code) = finish(out, &report, a.quiet) {
         return Ok(code);
     }
+    saved?;
     for e in &report.errors {
         eprintln!("callguard: {e}");
     }
@@ -273,6 +351,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
 
 fn live(a: LiveArgs) -> Result<ExitCode> {
     let config = load_rules(a.rules.as_ref())?;
+    let engine = engine_with_store(&config, a.cert_store.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing the signal handlers")?;
@@ -343,10 +422,12 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             }
         );
     }
-    let report = pipeline::run_live(sources, &config, &opts, &mut out.writer, &stop);
+    let report = pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop);
+    let saved = save_cert_store(a.cert_store.as_deref(), &report);
     if let Some(code) = finish(out, &report, a.quiet) {
         return Ok(code);
     }
+    saved?;
     for e in &report.capture_errors {
         eprintln!("callguard: {e}");
     }
@@ -355,4 +436,81 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callguard_rules::detectors::tls_cert_changed::{Fingerprint, StoredCert, StoredServer};
+
+    fn store() -> CertStore {
+        CertStore {
+            version: CertStore::VERSION,
+            servers: vec![StoredServer {
+                server: "10.77.0.1:5061".parse().unwrap(),
+                sni: Some("pbx.lab.callguard".into()),
+                first_seen: 1_768_471_200,
+                last_seen: 1_768_471_300,
+                cert: StoredCert {
+                    sha256: Fingerprint([0xce; 32]),
+                    subject: "CN=pbx.lab.callguard".into(),
+                    issuer: "CN=pbx.lab.callguard".into(),
+                    not_before: 1_768_000_000,
+                    not_after: 1_770_000_000,
+                    key_type: "rsa".into(),
+                    key_bits: 2048,
+                },
+                previous: Vec::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_store_is_saved_whole_by_rename_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("certs.json");
+        std::fs::write(&path, "old").unwrap();
+        let report = pipeline::Report {
+            cert_store: Some(store()),
+            ..Default::default()
+        };
+        save_cert_store(Some(&path), &report).unwrap();
+        let back: CertStore =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, store());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["certs.json"]);
+        // Nothing to save (no detector keeps a store): the file stays as it is.
+        let none = pipeline::Report::default();
+        std::fs::write(&path, "kept").unwrap();
+        save_cert_store(Some(&path), &none).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
+        // A directory that does not exist is an error naming the store.
+        let bad = dir.path().join("no/such/dir/certs.json");
+        let e = save_cert_store(Some(&bad), &report).unwrap_err();
+        assert!(format!("{e:#}").contains("certs.json"), "{e:#}");
+    }
+
+    #[test]
+    fn a_missing_store_starts_empty_and_a_corrupt_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("certs.json");
+        assert!(engine_with_store(&Config::default(), Some(&path)).is_ok());
+        std::fs::write(
+            &path,
+            "{\"version\": 1, \"servers\": [{\"server\": \"x\"}]}",
+        )
+        .unwrap();
+        let e = engine_with_store(&Config::default(), Some(&path)).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("certs.json") && msg.contains("corrupt"),
+            "{msg}"
+        );
+        std::fs::write(&path, serde_json::to_string(&store()).unwrap()).unwrap();
+        assert!(engine_with_store(&Config::default(), Some(&path)).is_ok());
+    }
 }

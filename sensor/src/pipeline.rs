@@ -31,6 +31,7 @@ use callguard_parsers::link::{self, LinkType};
 use callguard_rules::alert::Alert;
 use callguard_rules::calls::{CallRecord, CallStats, StreamRecord};
 use callguard_rules::config::Config;
+use callguard_rules::detectors::tls_cert_changed::CertStore;
 use callguard_rules::engine::{Engine, EngineStats};
 use callguard_rules::event::{Event, Payload};
 use callguard_rules::table::TableStats;
@@ -187,6 +188,8 @@ pub struct Report {
     pub output_error: Option<String>,
     /// Live sources that failed, with the error.
     pub capture_errors: Vec<String>,
+    /// The engine's certificate store at the end (`tls-cert-changed`), to be saved for the next run.
+    pub cert_store: Option<CertStore>,
 }
 
 impl Report {
@@ -867,6 +870,7 @@ fn join(
             report.alerts = out.tallies;
             report.media = out.media;
             report.output_error = out.output_error;
+            report.cert_store = out.engine.export_cert_store();
         }
         Err(p) => std::panic::resume_unwind(p),
     }
@@ -884,8 +888,9 @@ pub fn run(
     run_engine(sources, Engine::new(config), opts, sink, progress)
 }
 
-/// [`run`] with a given engine (tests give one with their own detectors).
-fn run_engine(
+/// [`run`] with a given engine: tests give one with their own detectors, the CLI one loaded with a saved
+/// certificate store.
+pub fn run_engine(
     sources: Vec<Box<dyn PacketSource>>,
     engine: Engine,
     opts: &Options,
@@ -1015,6 +1020,17 @@ pub fn run_live(
     sink: &mut dyn AlertSink,
     stop: &AtomicBool,
 ) -> Report {
+    run_live_engine(sources, Engine::new(config), opts, sink, stop)
+}
+
+/// [`run_live`] with a given engine (the CLI's, loaded with a saved certificate store).
+pub fn run_live_engine(
+    sources: Vec<Box<dyn LiveSource>>,
+    engine: Engine,
+    opts: &LiveOptions,
+    sink: &mut dyn AlertSink,
+    stop: &AtomicBool,
+) -> Report {
     let started = Instant::now();
     let n = if opts.fanout {
         sources.len().max(1)
@@ -1033,7 +1049,7 @@ pub fn run_live(
         let st = start(
             scope,
             n,
-            Engine::new(config),
+            engine,
             sink,
             shared.clone(),
             Some(opts.stats_every),

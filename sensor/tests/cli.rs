@@ -134,6 +134,60 @@ fn an_unknown_rules_key_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_corrupt_certificate_store_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("certs.json");
+    std::fs::write(&store, "{\"version\": 1, \"servers\": [").unwrap();
+    let out = callguard(&[
+        "analyze",
+        demo().to_str().unwrap(),
+        "--cert-store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("certs.json") && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_certificate_store_outlives_the_run() {
+    // Whether or not tls-cert-changed runs, the servers of a saved store are still in it afterwards: kept as
+    // they were, or loaded and saved again (the capture has no TLS to change them).
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("certs.json");
+    let fp = "ce".repeat(32);
+    let saved = format!(
+        r#"{{"version": 1, "servers": [{{"server": "10.77.0.1:5061", "sni": "pbx.lab.callguard",
+        "first_seen": 1768471200, "last_seen": 1768471300, "cert": {{"sha256": "{fp}",
+        "subject": "CN=pbx.lab.callguard", "issuer": "CN=pbx.lab.callguard", "not_before": 1768000000,
+        "not_after": 1770000000, "key_type": "rsa", "key_bits": 2048}}}}]}}"#
+    );
+    std::fs::write(&store, &saved).unwrap();
+    for cmd in [
+        vec!["analyze", demo().to_str().unwrap()],
+        vec!["analyze", demo().to_str().unwrap(), "-q"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--cert-store", store.to_str().unwrap()]);
+        let out = callguard(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let after: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&store).unwrap()).unwrap();
+        assert_eq!(after["version"], 1);
+        assert_eq!(after["servers"][0]["server"], "10.77.0.1:5061");
+        assert_eq!(after["servers"][0]["cert"]["sha256"], fp.as_str());
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["certs.json"]);
+}
+
+#[test]
 fn a_missing_file_is_an_error() {
     let out = callguard(&["analyze", "/nonexistent/x.pcap"]);
     assert_eq!(out.status.code(), Some(1));
