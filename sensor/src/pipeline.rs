@@ -31,7 +31,7 @@ use callguard_parsers::link::{self, LinkType};
 use callguard_rules::alert::Alert;
 use callguard_rules::calls::{CallRecord, CallStats, StreamRecord};
 use callguard_rules::config::Config;
-use callguard_rules::engine::{Engine, EngineStats};
+use callguard_rules::engine::{Engine, EngineStats, TlsRecord};
 use callguard_rules::event::{Event, Payload};
 use callguard_rules::table::TableStats;
 use callguard_rules::time::PacketTime;
@@ -40,6 +40,7 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::output::certs::CertInventory;
 use crate::output::tally::MediaTally;
 use crate::stats::Counters;
 use crate::worker::Worker;
@@ -86,6 +87,11 @@ pub trait AlertSink: Send {
 
     /// Writes the record of a stream no call explained (or that ended after its call's record).
     fn stream(&mut self, _r: &StreamRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Writes a TLS or DTLS handshake.
+    fn tls(&mut self, _r: &TlsRecord) -> io::Result<()> {
         Ok(())
     }
 
@@ -163,6 +169,8 @@ pub struct Report {
     pub alerts: Vec<(&'static str, DetectorTally)>,
     /// Calls by media protection, streams by encryption, user agents, worst streams.
     pub media: MediaTally,
+    /// TLS and DTLS handshakes and the certificates endpoints presented.
+    pub certs: CertInventory,
     /// Packets dropped because a worker queue was full (live mode only).
     pub queue_drops: u64,
     /// Packets the kernel counted on the capture sockets (live mode only).
@@ -608,6 +616,7 @@ struct EngineOut {
     engine: Engine,
     tallies: Vec<(&'static str, DetectorTally)>,
     media: MediaTally,
+    certs: CertInventory,
     output_error: Option<String>,
 }
 
@@ -637,6 +646,7 @@ struct Output<'a> {
     unflushed: bool,
     tallies: BTreeMap<&'static str, DetectorTally>,
     media: MediaTally,
+    certs: CertInventory,
 }
 
 impl Output<'_> {
@@ -664,6 +674,10 @@ impl Output<'_> {
         for r in engine.drain_streams() {
             self.media.stream(&r);
             self.write(|s| s.stream(&r));
+        }
+        for r in engine.drain_tls() {
+            self.certs.add(&r);
+            self.write(|s| s.tls(&r));
         }
         for a in engine.drain_alerts() {
             self.write(|s| s.alert(&a));
@@ -710,6 +724,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         unflushed: false,
         tallies: BTreeMap::new(),
         media: MediaTally::default(),
+        certs: CertInventory::default(),
     };
     let mut next_stats: Option<PacketTime> = None;
     for batch in rx {
@@ -768,6 +783,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
                 r.tables = engine.tables();
                 r.alerts = sorted_tallies(&out.tallies);
                 r.media = out.media.clone();
+                r.certs = out.certs.clone();
                 r.packets_read = LiveCounters::get(&shared.packets_read);
                 r.queue_drops = LiveCounters::get(&shared.queue_drops);
                 r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
@@ -786,6 +802,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         engine,
         tallies: sorted_tallies(&out.tallies),
         media: out.media,
+        certs: out.certs,
         output_error: out.error,
     }
 }
@@ -866,6 +883,7 @@ fn join(
             report.tables = out.engine.tables();
             report.alerts = out.tallies;
             report.media = out.media;
+            report.certs = out.certs;
             report.output_error = out.output_error;
         }
         Err(p) => std::panic::resume_unwind(p),

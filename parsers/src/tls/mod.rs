@@ -11,7 +11,7 @@
 //! TLS 1.3 (RFC 8446) encrypts everything after the ServerHello, the certificates included: a sensor sees
 //! the hellos and nothing more, and says so rather than guessing.
 //!
-//! Errors are attributed to [`Layer::Tls`](crate::Layer::Tls); offsets count from the start of the buffer
+//! Errors are attributed to [`crate::Layer::Tls`]; offsets count from the start of the buffer
 //! handed in.
 
 pub mod cert;
