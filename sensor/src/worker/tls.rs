@@ -40,7 +40,7 @@ use callguard_parsers::tls::handshake::Message;
 use callguard_parsers::tls::record::Record;
 use callguard_parsers::tls::{
     CertificateList, ClientHello, ContentType, HandshakeType, MAX_CERT_CHAIN, MAX_HANDSHAKE_LEN,
-    MAX_RECORD_LEN, ServerHello, dtls,
+    MAX_RECORD_LEN, ServerHello, TlsVersion, dtls,
 };
 use callguard_parsers::{ErrorKind, tls::record};
 use callguard_rules::event::{CertSeen, Event, Payload, TlsSeen};
@@ -176,6 +176,14 @@ impl Handshake {
     /// Something was seen worth reporting (a hello from either side).
     fn has_hello(&self) -> bool {
         self.client_random.is_some() || self.server_hello
+    }
+
+    /// The client offered TLS 1.3 and the server has not chosen an earlier version.
+    fn tls13_possible(&self) -> bool {
+        self.seen
+            .client_version
+            .is_some_and(|v| TlsVersion(v).is_13())
+            && self.seen.version.is_none_or(|v| TlsVersion(v).is_13())
     }
 
     /// Reported already.
@@ -366,6 +374,10 @@ fn read_stream(
                     ContentType::HANDSHAKE => {
                         handshake_bytes(d, hs, (src, dst), rec.fragment, stats)
                     }
+                    // TLS 1.3's ChangeCipherSpec is a no-op for middleboxes (RFC 8446 §D.4), sent before a
+                    // second ClientHello or after a HelloRetryRequest too: it means encryption only when the
+                    // handshake cannot be TLS 1.3.
+                    ContentType::CHANGE_CIPHER_SPEC if hs.tls13_possible() => DirStep::Reading,
                     ContentType::CHANGE_CIPHER_SPEC | ContentType::APPLICATION_DATA => {
                         DirStep::Encrypted
                     }
@@ -1079,6 +1091,100 @@ mod tests {
         assert_eq!(t.done.len(), 1);
         assert!(t.done[0].0.server_certs.is_empty());
         assert_eq!(t.done[0].0.cipher_suite, Some(0xc030));
+    }
+
+    /// A TLS record of handshake messages (type, body).
+    fn handshake_record(msgs: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (t, b) in msgs {
+            body.push(*t);
+            body.extend(&(b.len() as u32).to_be_bytes()[1..]);
+            body.extend(b);
+        }
+        let mut r = vec![22, 3, 1];
+        r.extend((body.len() as u16).to_be_bytes());
+        r.extend(body);
+        r
+    }
+
+    /// A TLS 1.3 ClientHello body (supported_versions 1.3 and 1.2, SNI, ALPN h2).
+    fn hello13() -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend([9u8; 32]);
+        b.push(0);
+        b.extend([0, 4, 0x13, 0x01, 0x13, 0x02, 1, 0]);
+        let mut e = Vec::new();
+        e.extend([0, 0, 0, 8, 0, 6, 0, 0, 3, b'a', b'.', b'b']); // server_name a.b
+        e.extend([0, 16, 0, 5, 0, 3, 2, b'h', b'2']); // ALPN h2
+        e.extend([0, 43, 0, 5, 4, 3, 4, 3, 3]); // supported_versions 1.3, 1.2
+        b.extend((e.len() as u16).to_be_bytes());
+        b.extend(e);
+        b
+    }
+
+    /// A ServerHello body choosing TLS_AES_128_GCM_SHA256 with supported_versions `v`; `retry` makes it a
+    /// HelloRetryRequest.
+    fn server_hello13(v: u16, retry: bool) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        if retry {
+            b.extend(callguard_parsers::tls::handshake::HELLO_RETRY_RANDOM);
+        } else {
+            b.extend([5u8; 32]);
+        }
+        b.extend([0, 0x13, 0x01, 0]);
+        b.extend([0, 6, 0, 43, 0, 2]);
+        b.extend(v.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn tls13_is_recognised_and_its_certificates_are_said_to_be_encrypted() {
+        let conn = (client(), server());
+        let mut t = TlsStreams::default();
+        t.data(
+            conn,
+            true,
+            1,
+            PacketTime::ZERO,
+            &handshake_record(&[(1, hello13())]),
+        );
+        // A HelloRetryRequest reports nothing; the client's second hello changes no fingerprint.
+        t.data(
+            conn,
+            false,
+            2,
+            PacketTime::ZERO,
+            &handshake_record(&[(2, server_hello13(0x0304, true))]),
+        );
+        assert!(t.done.is_empty());
+        t.data(
+            conn,
+            true,
+            3,
+            PacketTime::ZERO,
+            &[CCS, &handshake_record(&[(1, hello13())])].concat(),
+        );
+        // The real ServerHello: everything after it is encrypted.
+        let mut flight = handshake_record(&[(2, server_hello13(0x0304, false))]);
+        flight.extend(CCS);
+        flight.extend([23, 3, 3, 0, 4, 1, 2, 3, 4]);
+        assert_eq!(
+            t.data(conn, false, 4, PacketTime::ZERO, &flight),
+            Follow::Stop
+        );
+        assert_eq!(t.done.len(), 1);
+        let s = &t.done[0].0;
+        assert_eq!(
+            (s.version, s.client_version, s.cipher_suite),
+            (Some(0x0304), Some(0x0304), Some(0x1301))
+        );
+        assert!(s.certs_encrypted && s.server_certs.is_empty());
+        assert_eq!(s.sni.as_deref(), Some("a.b"));
+        assert_eq!(s.alpn, [Box::<str>::from("h2")]);
+        assert!(s.ja4.as_deref().unwrap().starts_with("t13d0203h2_"));
+        assert_eq!(t.stats().tls13, 1);
+        t.close(conn);
+        assert_eq!(t.done.len(), 1);
     }
 
     #[test]
