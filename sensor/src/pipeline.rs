@@ -1368,6 +1368,8 @@ mod tests {
             "lab-rtp-injection.pcap",
             "lab-arp-spoof.pcap",
             "demo.pcap",
+            "lab-baresip-media.pcap",
+            "lab-tls-cert-change.pcap",
         ] {
             let mut frames = Vec::new();
             let mut src = crate::capture::open(&dir.join(name)).unwrap();
@@ -1378,7 +1380,9 @@ mod tests {
             .unwrap();
             let one = engine_sees(&frames, 1);
             assert!(
-                one.iter().any(|l| l.contains("RtpEnd(")) || name == "demo.pcap",
+                one.iter()
+                    .any(|l| l.contains("RtpEnd(") || l.contains("Tls("))
+                    || name == "demo.pcap",
                 "{name}"
             );
             assert_eq!(one, engine_sees(&frames, 4), "{name}");
