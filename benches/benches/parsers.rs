@@ -135,9 +135,10 @@ fn tls(c: &mut Criterion) {
     use callguard_parsers::tls::{CertificateList, ClientHello, cert};
     let (rec, _) = Record::parse(TLS_HELLO).expect("a record");
     let (hello, _) = Message::parse(rec.fragment).expect("a message");
-    let (rec, _) = Record::parse(TLS_SERVER).expect("a record");
-    let (_, n) = Message::parse(rec.fragment).expect("the ServerHello");
-    let (certs, _) = Message::parse(rec.fragment.get(n..).expect("more")).expect("the Certificate");
+    // The server sends each message in a record of its own: the ServerHello's, then the Certificate's.
+    let (_, n) = Record::parse(TLS_SERVER).expect("the ServerHello's record");
+    let (rec, _) = Record::parse(TLS_SERVER.get(n..).expect("more")).expect("a record");
+    let (certs, _) = Message::parse(rec.fragment).expect("the Certificate");
     let der = CertificateList::parse(certs.body)
         .expect("a list")
         .certs()
