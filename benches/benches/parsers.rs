@@ -2,7 +2,7 @@
     clippy::expect_used,
     reason = "a bench whose fixture cannot be read should stop loudly"
 )]
-//! Criterion benches of the decoders: `parse/link/*`. Throughput is set, so results read as packets per second.
+//! Criterion benches of the decoders: `parse/link/*`, `parse/sip/*`, `parse/rtp/*`, `parse/sdp/*`, `parse/tls/*`. Throughput is set, so results read as packets per second.
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -122,5 +122,46 @@ fn sip(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, sip);
+/// The lab's SIP-over-TLS ClientHello and the server's flight (ServerHello, Certificate, ServerKeyExchange,
+/// ServerHelloDone), as the workers read them.
+const TLS_HELLO: &[u8] = include_bytes!("../../parsers/tests/vectors/tls/client_hello_sip_tls.bin");
+const TLS_SERVER: &[u8] =
+    include_bytes!("../../parsers/tests/vectors/tls/server_flight_sip_tls.bin");
+
+fn tls(c: &mut Criterion) {
+    use callguard_parsers::tls::fingerprint::{self, Transport};
+    use callguard_parsers::tls::handshake::Message;
+    use callguard_parsers::tls::record::Record;
+    use callguard_parsers::tls::{CertificateList, ClientHello, cert};
+    let (rec, _) = Record::parse(TLS_HELLO).expect("a record");
+    let (hello, _) = Message::parse(rec.fragment).expect("a message");
+    // The server sends each message in a record of its own: the ServerHello's, then the Certificate's.
+    let (_, n) = Record::parse(TLS_SERVER).expect("the ServerHello's record");
+    let (rec, _) = Record::parse(TLS_SERVER.get(n..).expect("more")).expect("a record");
+    let (certs, _) = Message::parse(rec.fragment).expect("the Certificate");
+    let der = CertificateList::parse(certs.body)
+        .expect("a list")
+        .certs()
+        .next()
+        .expect("a certificate");
+    let mut g = c.benchmark_group("parse/tls");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("client_hello", |b| {
+        b.iter(|| {
+            ClientHello::parse(black_box(hello.body), false)
+                .map(|h| h.extensions().count() + h.sni().map_or(0, str::len))
+        })
+    });
+    let ch = ClientHello::parse(hello.body, false).expect("a ClientHello");
+    g.bench_function("ja3", |b| b.iter(|| fingerprint::ja3(black_box(&ch))));
+    g.bench_function("ja4", |b| {
+        b.iter(|| fingerprint::ja4(black_box(&ch), Transport::Tcp))
+    });
+    g.bench_function("certificate_summary", |b| {
+        b.iter(|| cert::summarise(black_box(der)).map(|s| s.key_bits))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decode, sip, tls);
 criterion_main!(benches);

@@ -21,11 +21,14 @@ pub enum Layer {
     /// WebSocket (RFC 6455) framing of a stream that upgraded to it: a frame or handshake that does not
     /// parse, or a message longer than the sensor follows.
     WebSocket,
+    /// TLS or DTLS records and handshake messages that do not parse, or a handshake longer than the sensor
+    /// reassembles.
+    Tls,
 }
 
 impl Layer {
     /// Every layer, in the order used by counters.
-    pub const ALL: [Layer; 7] = [
+    pub const ALL: [Layer; 8] = [
         Layer::Link,
         Layer::Arp,
         Layer::Ip,
@@ -33,6 +36,7 @@ impl Layer {
         Layer::Tcp,
         Layer::Sip,
         Layer::WebSocket,
+        Layer::Tls,
     ];
 
     /// Lower-case name, used as a metric label and in JSON.
@@ -45,6 +49,7 @@ impl Layer {
             Layer::Tcp => "tcp",
             Layer::Sip => "sip",
             Layer::WebSocket => "websocket",
+            Layer::Tls => "tls",
         }
     }
 

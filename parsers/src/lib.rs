@@ -28,6 +28,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod sip;
 pub mod stun;
+pub mod tls;
 pub mod ws;
 
 pub use error::{ErrorKind, Layer, ParseError};

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::detector::{Context, Detector};
 use crate::detectors;
 use crate::detectors::tls_cert_changed::{CertStore, CertStoreError};
-use crate::event::{Event, EventKind, Payload};
+use crate::event::{Event, EventKind, Payload, TlsSeen};
 use crate::table::{BoundedMap, TableStats};
 use crate::time::PacketTime;
 
@@ -21,6 +21,16 @@ pub struct EngineStats {
     pub alerts: u64,
     /// Alerts dropped by suppression.
     pub suppressed: u64,
+}
+
+/// A TLS or DTLS handshake for the outputs: the time of the event that reported it and its summary. Queued
+/// in merge order as the engine handles the event, so a `tls` record comes out where one thread would put it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsRecord {
+    /// The event's time (the packet that completed the handshake, or the sweep that ended it).
+    pub ts: PacketTime,
+    /// The handshake.
+    pub tls: Box<TlsSeen>,
 }
 
 /// The detection engine. Feed it events in capture order with [`Engine::on_event`], call
@@ -36,6 +46,7 @@ pub struct Engine {
     out: Vec<Alert>,
     stats: EngineStats,
     calls: CallTracker,
+    tls: Vec<TlsRecord>,
 }
 
 impl Engine {
@@ -57,6 +68,7 @@ impl Engine {
             out: Vec::new(),
             stats: EngineStats::default(),
             calls: CallTracker::default(),
+            tls: Vec::new(),
         }
     }
 
@@ -107,6 +119,10 @@ impl Engine {
             Payload::Sip(m) => self.calls.on_sip(ev.ts, m),
             Payload::RtpStart(s) => self.calls.on_rtp_start(ev.ts, s),
             Payload::Rtcp(r) => self.calls.on_rtcp(ev.ts, r),
+            Payload::Tls(t) => self.tls.push(TlsRecord {
+                ts: ev.ts,
+                tls: t.clone(),
+            }),
             _ => {}
         }
         let now = self.now;
@@ -137,6 +153,11 @@ impl Engine {
     /// Takes the records of streams no call explained, in the order they ended.
     pub fn drain_streams(&mut self) -> std::vec::Drain<'_, StreamRecord> {
         self.calls.drain_streams()
+    }
+
+    /// Takes the TLS and DTLS handshakes seen, in merge order.
+    pub fn drain_tls(&mut self) -> std::vec::Drain<'_, TlsRecord> {
+        self.tls.drain(..)
     }
 
     /// Call counters.

@@ -159,6 +159,11 @@ pub struct SipSeen {
 
 /// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS
 /// carries none in the clear).
+///
+/// The worker sends one per handshake: when the server's certificate is known (and, when the server asked
+/// for one, the client's: DTLS-SRTP has both sides send theirs), or when the handshake turns encrypted
+/// (ChangeCipherSpec, an encrypted record, a TLS 1.3 ServerHello), or when the connection closes, idles out
+/// or is evicted, with what was seen by then.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TlsSeen {
     /// The client (sender of the ClientHello).
@@ -168,11 +173,13 @@ pub struct TlsSeen {
     /// DTLS over UDP rather than TLS over TCP.
     pub dtls: bool,
     /// The negotiated version (ServerHello, with supported_versions for TLS 1.3), as on the wire (0x0303 is
-    /// TLS 1.2, 0xfefd DTLS 1.2).
+    /// TLS 1.2, 0xfefd DTLS 1.2); `callguard_parsers::tls::TlsVersion` names it.
     pub version: Option<u16>,
-    /// The highest version the client offered.
+    /// The highest version the client offered (supported_versions without GREASE, else the ClientHello's
+    /// version).
     pub client_version: Option<u16>,
-    /// The cipher suite the server chose.
+    /// The cipher suite the server chose; `callguard_parsers::tls::CipherSuite` names it and gives its
+    /// properties.
     pub cipher_suite: Option<u16>,
     /// Server name indication.
     pub sni: Option<Box<str>>,
@@ -180,6 +187,8 @@ pub struct TlsSeen {
     pub alpn: Vec<Box<str>>,
     /// SRTP protection profiles offered in use_srtp (DTLS-SRTP, RFC 5764), as numbers.
     pub srtp_profiles: Vec<u16>,
+    /// The SRTP protection profile the server chose.
+    pub srtp_profile: Option<u16>,
     /// JA3 fingerprint (MD5 hex) of the ClientHello.
     pub ja3: Option<Box<str>>,
     /// JA3S fingerprint (MD5 hex) of the ServerHello.
@@ -192,6 +201,9 @@ pub struct TlsSeen {
     pub server_certs: Vec<CertSeen>,
     /// The client's certificate chain, if it sent one (DTLS-SRTP: both sides do).
     pub client_certs: Vec<CertSeen>,
+    /// The capture-order sequence number of the handshake's first packet: the merge tiebreak of a handshake
+    /// reported by a sweep or at the end of input (see [`Event::tiebreak`]).
+    pub first_seq: u64,
 }
 
 /// One X.509 certificate, summarised.
@@ -201,11 +213,12 @@ pub struct CertSeen {
     pub sha256: [u8; 32],
     /// SHA-1 of the DER certificate (older SDPs use it).
     pub sha1: [u8; 20],
-    /// Subject distinguished name, RFC 4514 text.
+    /// Subject distinguished name, one line in the certificate's order (`CN=host, O=Example`). Empty when
+    /// the certificate does not decode (its fingerprints are still right).
     pub subject: Box<str>,
-    /// Issuer distinguished name.
+    /// Issuer distinguished name, in the same form.
     pub issuer: Box<str>,
-    /// Serial number, hex.
+    /// Serial number, lower-case hex.
     pub serial: Box<str>,
     /// notBefore, seconds since the Unix epoch.
     pub not_before: i64,
@@ -219,8 +232,8 @@ pub struct CertSeen {
     pub key_bits: u32,
     /// Signature algorithm (`sha256WithRSAEncryption`, ...).
     pub signature_algorithm: Box<str>,
-    /// Subject equals issuer and the signature verifies with the certificate's own key (or, when it cannot be
-    /// checked, subject equals issuer).
+    /// Self-issued (subject equals issuer) and, where both key identifiers are present, signed with its own
+    /// key (authority key identifier equals subject key identifier). The signature is not verified.
     pub self_signed: bool,
 }
 
@@ -634,8 +647,9 @@ impl Payload {
 }
 
 impl Event {
-    /// The order of events that share a sequence number across workers: the stream ends a sweep reports at
-    /// a clock marker (or at the end of input) come after the marker, by their stream's first packet. A
+    /// The order of events that share a sequence number across workers: the stream ends and TLS handshakes
+    /// a sweep reports at a clock marker (or at the end of input) come after the marker, by their stream's
+    /// (handshake's) first packet. A
     /// stream that ends before its start was due has its start reported with its end, with the same
     /// tiebreak: the worker sends the start first, and the merge keeps one worker's order among equals.
     /// Merging by `(seq, tiebreak)` gives one order whatever the number of workers.
@@ -643,6 +657,7 @@ impl Event {
         match &self.payload {
             Payload::RtpStart(s) => s.first_seq.saturating_add(1),
             Payload::RtpEnd(e) => e.first_seq.saturating_add(1),
+            Payload::Tls(t) => t.first_seq.saturating_add(1),
             _ => 0,
         }
     }

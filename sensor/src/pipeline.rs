@@ -32,7 +32,7 @@ use callguard_rules::alert::Alert;
 use callguard_rules::calls::{CallRecord, CallStats, StreamRecord};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
-use callguard_rules::engine::{Engine, EngineStats};
+use callguard_rules::engine::{Engine, EngineStats, TlsRecord};
 use callguard_rules::event::{Event, Payload};
 use callguard_rules::table::TableStats;
 use callguard_rules::time::PacketTime;
@@ -41,6 +41,7 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::output::certs::CertInventory;
 use crate::output::tally::MediaTally;
 use crate::stats::Counters;
 use crate::worker::Worker;
@@ -87,6 +88,11 @@ pub trait AlertSink: Send {
 
     /// Writes the record of a stream no call explained (or that ended after its call's record).
     fn stream(&mut self, _r: &StreamRecord) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Writes a TLS or DTLS handshake.
+    fn tls(&mut self, _r: &TlsRecord) -> io::Result<()> {
         Ok(())
     }
 
@@ -164,6 +170,8 @@ pub struct Report {
     pub alerts: Vec<(&'static str, DetectorTally)>,
     /// Calls by media protection, streams by encryption, user agents, worst streams.
     pub media: MediaTally,
+    /// TLS and DTLS handshakes and the certificates endpoints presented.
+    pub certs: CertInventory,
     /// Packets dropped because a worker queue was full (live mode only).
     pub queue_drops: u64,
     /// Packets the kernel counted on the capture sockets (live mode only).
@@ -611,6 +619,7 @@ struct EngineOut {
     engine: Engine,
     tallies: Vec<(&'static str, DetectorTally)>,
     media: MediaTally,
+    certs: CertInventory,
     output_error: Option<String>,
 }
 
@@ -640,6 +649,7 @@ struct Output<'a> {
     unflushed: bool,
     tallies: BTreeMap<&'static str, DetectorTally>,
     media: MediaTally,
+    certs: CertInventory,
 }
 
 impl Output<'_> {
@@ -667,6 +677,10 @@ impl Output<'_> {
         for r in engine.drain_streams() {
             self.media.stream(&r);
             self.write(|s| s.stream(&r));
+        }
+        for r in engine.drain_tls() {
+            self.certs.add(&r);
+            self.write(|s| s.tls(&r));
         }
         for a in engine.drain_alerts() {
             self.write(|s| s.alert(&a));
@@ -713,6 +727,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         unflushed: false,
         tallies: BTreeMap::new(),
         media: MediaTally::default(),
+        certs: CertInventory::default(),
     };
     let mut next_stats: Option<PacketTime> = None;
     for batch in rx {
@@ -771,6 +786,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
                 r.tables = engine.tables();
                 r.alerts = sorted_tallies(&out.tallies);
                 r.media = out.media.clone();
+                r.certs = out.certs.clone();
                 r.packets_read = LiveCounters::get(&shared.packets_read);
                 r.queue_drops = LiveCounters::get(&shared.queue_drops);
                 r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
@@ -789,6 +805,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         engine,
         tallies: sorted_tallies(&out.tallies),
         media: out.media,
+        certs: out.certs,
         output_error: out.error,
     }
 }
@@ -869,6 +886,7 @@ fn join(
             report.tables = out.engine.tables();
             report.alerts = out.tallies;
             report.media = out.media;
+            report.certs = out.certs;
             report.output_error = out.output_error;
             report.cert_store = out.engine.export_cert_store();
         }
@@ -1366,6 +1384,8 @@ mod tests {
             "lab-rtp-injection.pcap",
             "lab-arp-spoof.pcap",
             "demo.pcap",
+            "lab-baresip-media.pcap",
+            "lab-tls-cert-change.pcap",
         ] {
             let mut frames = Vec::new();
             let mut src = crate::capture::open(&dir.join(name)).unwrap();
@@ -1376,7 +1396,9 @@ mod tests {
             .unwrap();
             let one = engine_sees(&frames, 1);
             assert!(
-                one.iter().any(|l| l.contains("RtpEnd(")) || name == "demo.pcap",
+                one.iter()
+                    .any(|l| l.contains("RtpEnd(") || l.contains("Tls("))
+                    || name == "demo.pcap",
                 "{name}"
             );
             assert_eq!(one, engine_sees(&frames, 4), "{name}");

@@ -6,6 +6,7 @@ use crate::worker::defrag::DefragStats;
 use crate::worker::flow::FlowStats;
 use crate::worker::media::MediaStats;
 use crate::worker::reasm::TcpStats;
+use crate::worker::tls::TlsStats;
 
 /// The protocols counted by the decoder. One packet counts once in each layer it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +207,8 @@ pub struct Counters {
     pub stream_bytes: u64,
     /// TCP connections closed, as seen by the application layer.
     pub streams_closed: u64,
+    /// TLS and DTLS handshakes.
+    pub tls: TlsStats,
 }
 
 impl Counters {
@@ -268,6 +271,7 @@ impl Counters {
         self.flows.created += o.flows.created;
         self.flows.table.merge(&o.flows.table);
         self.media.merge(&o.media);
+        self.tls.merge(&o.tls);
         let (t, u) = (&mut self.tcp, &o.tcp);
         t.conns_opened += u.conns_opened;
         t.active += u.active;

@@ -41,6 +41,32 @@ fn make_seeds() -> Vec<Vec<u8>> {
     v
 }
 
+/// The TLS handshakes of `lab-tls-sdes.pcap` (its first 40 frames, in order) and the DTLS frames of
+/// `lab-baresip-media.pcap`: real handshakes to mutate in place, so reassembly sees whole streams.
+fn handshakes() -> &'static [Vec<u8>] {
+    static FRAMES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    FRAMES.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps");
+        let mut v = Vec::new();
+        for (name, from, to) in [
+            ("lab-tls-sdes.pcap", 0, 40),
+            ("lab-baresip-media.pcap", 699, 708),
+        ] {
+            let mut src = callguard::capture::open(&dir.join(name)).unwrap();
+            let mut i = 0;
+            src.for_each(&mut |p| {
+                if (from..to).contains(&i) {
+                    v.push(p.data.to_vec());
+                }
+                i += 1;
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        }
+        v
+    })
+}
+
 fn feed(frames: &[(u8, Vec<u8>)]) {
     let mut w = Worker::new();
     let mut e = Engine::new(&Config::default());
@@ -91,6 +117,25 @@ proptest! {
                 (0, f)
             })
             .collect();
+        feed(&frames);
+    }
+
+    #[test]
+    fn mutated_tls_and_dtls_handshakes_never_panic(
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<u8>()), 1..12),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut frames: Vec<(u8, Vec<u8>)> = handshakes().iter().map(|f| (0, f.clone())).collect();
+        for (which, at, byte) in flips {
+            let f = &mut which.get_mut(&mut frames).1;
+            // Past the Ethernet, IP and TCP/UDP headers most of the time: the TLS bytes.
+            let i = at.index(f.len());
+            f[i] ^= byte;
+        }
+        let n = frames.len();
+        let (_, f) = &mut cut.get_mut(&mut frames[..n]);
+        let keep = f.len() * 3 / 4;
+        f.truncate(keep);
         feed(&frames);
     }
 }

@@ -43,21 +43,16 @@ detectors![
     sdes_key_exposed::SdesKeyExposed,
     srtp_downgrade::SrtpDowngrade,
     weak_auth::WeakAuth,
+    weak_tls::WeakTls,
+    tls_cert_changed::TlsCertChanged,
+    tls_cert_untrusted::TlsCertUntrusted,
+    dtls_fingerprint_mismatch::DtlsFingerprintMismatch,
     arp_spoof::ArpSpoof,
     rtp_injection::RtpInjection,
     third_party_teardown::ThirdPartyTeardown,
     media_redirect::MediaRedirect,
     syn_flood::SynFlood,
 ];
-
-// The TLS detectors of issue 5, compiled and unit-tested but not in the list yet: they judge
-// `Payload::Tls` events, which the workers do not emit until the TLS/DTLS data path lands, and the golden
-// captures still keep their expectations as `[[pending]]` (the golden test fails once a pending sid is in
-// `METAS`). Move each into `detectors![...]` when the events land, and turn the pending entries into counts.
-pub mod dtls_fingerprint_mismatch;
-pub mod tls_cert_changed;
-pub mod tls_cert_untrusted;
-pub mod weak_tls;
 
 #[cfg(test)]
 mod tests {

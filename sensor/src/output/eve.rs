@@ -7,8 +7,13 @@ use std::net::IpAddr;
 
 use callguard_parsers::Layer;
 use callguard_parsers::arp::MacDisplay;
+use callguard_parsers::tls::cert::colon_hex;
+use callguard_parsers::tls::registry::srtp_profile_name;
+use callguard_parsers::tls::{CipherSuite, TlsVersion};
 use callguard_rules::alert::{Alert, Value};
 use callguard_rules::calls::{CallRecord, Posture, StreamRecord};
+use callguard_rules::engine::TlsRecord;
+use callguard_rules::event::CertSeen;
 use callguard_rules::event::SipTransport;
 use callguard_rules::event::{Encryption, EventKind};
 use callguard_rules::time::PacketTime;
@@ -45,6 +50,29 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-29T01:45:11Z`), for certificate validity (which may lie
+/// before 1970 or far ahead).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // H. Hinnant's civil_from_days on signed days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn value(v: &Value) -> Json {
@@ -302,6 +330,111 @@ pub fn stream_json(s: &StreamRecord) -> Json {
     })
 }
 
+/// A version's name, or its number in hex when unknown.
+fn version_name(v: u16) -> String {
+    TlsVersion(v).to_string()
+}
+
+fn cert_json(c: &CertSeen) -> Json {
+    json!({
+        "sha256": colon_hex(&c.sha256),
+        "sha1": colon_hex(&c.sha1),
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "serial": c.serial,
+        "not_before": rfc3339(c.not_before),
+        "not_after": rfc3339(c.not_after),
+        "san": c.san,
+        "key_type": c.key_type,
+        "key_bits": c.key_bits,
+        "signature_algorithm": c.signature_algorithm,
+        "self_signed": c.self_signed,
+    })
+}
+
+fn srtp_profile(p: u16) -> Json {
+    json!(srtp_profile_name(p).map_or_else(|| format!("0x{p:04x}"), str::to_owned))
+}
+
+/// The EVE object of a TLS or DTLS handshake (`event_type` `tls`): `src` is the client, `dest` the server.
+pub fn tls_json(r: &TlsRecord) -> Json {
+    let t = &r.tls;
+    let mut o = Map::new();
+    o.insert("timestamp".into(), json!(timestamp(r.ts)));
+    o.insert("event_type".into(), json!("tls"));
+    for (ip, port, a) in [
+        ("src_ip", "src_port", t.client),
+        ("dest_ip", "dest_port", t.server),
+    ] {
+        if let Some(a) = a {
+            o.insert(ip.into(), json!(a.ip().to_string()));
+            o.insert(port.into(), json!(a.port()));
+        }
+    }
+    o.insert("proto".into(), json!(if t.dtls { "UDP" } else { "TCP" }));
+    let mut b = Map::new();
+    b.insert("dtls".into(), json!(t.dtls));
+    if let Some(v) = t.version {
+        b.insert("version".into(), json!(version_name(v)));
+    }
+    if let Some(v) = t.client_version {
+        b.insert("client_version".into(), json!(version_name(v)));
+    }
+    if let Some(id) = t.cipher_suite {
+        let cs = CipherSuite(id);
+        let mut c = Map::new();
+        c.insert("id".into(), json!(id));
+        c.insert("name".into(), json!(cs.to_string()));
+        if let (Some(kx), Some(auth), Some(cipher), Some(bits), Some(mac), Some(strength)) = (
+            cs.key_exchange(),
+            cs.authentication(),
+            cs.cipher(),
+            cs.key_bits(),
+            cs.mac(),
+            cs.strength(),
+        ) {
+            c.insert("key_exchange".into(), json!(kx));
+            c.insert("authentication".into(), json!(auth));
+            c.insert("cipher".into(), json!(cipher));
+            c.insert("key_bits".into(), json!(bits));
+            c.insert("mac".into(), json!(mac));
+            c.insert("strength".into(), json!(strength.name()));
+        }
+        b.insert("cipher_suite".into(), Json::Object(c));
+    }
+    if let Some(s) = &t.sni {
+        b.insert("sni".into(), json!(s));
+    }
+    if !t.alpn.is_empty() {
+        b.insert("alpn".into(), json!(t.alpn));
+    }
+    for (k, v) in [("ja3", &t.ja3), ("ja3s", &t.ja3s), ("ja4", &t.ja4)] {
+        if let Some(v) = v {
+            b.insert(k.into(), json!(v));
+        }
+    }
+    if !t.srtp_profiles.is_empty() {
+        b.insert(
+            "srtp_profiles".into(),
+            Json::Array(t.srtp_profiles.iter().map(|p| srtp_profile(*p)).collect()),
+        );
+    }
+    if let Some(p) = t.srtp_profile {
+        b.insert("srtp_profile".into(), srtp_profile(p));
+    }
+    b.insert("certs_encrypted".into(), json!(t.certs_encrypted));
+    b.insert(
+        "server_certs".into(),
+        Json::Array(t.server_certs.iter().map(cert_json).collect()),
+    );
+    b.insert(
+        "client_certs".into(),
+        Json::Array(t.client_certs.iter().map(cert_json).collect()),
+    );
+    o.insert("tls".into(), Json::Object(b));
+    Json::Object(o)
+}
+
 /// The final `stats` event: deterministic figures only (no wall clock, no per-worker caps), so the same
 /// capture gives the same line whatever the number of workers.
 pub fn stats_json(r: &Report) -> Json {
@@ -337,6 +470,8 @@ pub fn stats_json(r: &Report) -> Json {
     let worker_tables = [
         ("worker.rtp_streams".to_owned(), c.media.streams),
         ("worker.rtp_candidates".to_owned(), c.media.candidates),
+        ("worker.tls_handshakes".to_owned(), c.tls.table),
+        ("worker.dtls_handshakes".to_owned(), c.tls.dtls_table),
     ];
     let tables: Map<String, Json> = r
         .tables
@@ -449,6 +584,13 @@ pub fn stats_json(r: &Report) -> Json {
                 "ws_upgrades": c.ws_upgrades,
                 "ws_control_frames": c.ws_control_frames,
             },
+            "tls": {
+                "handshakes": c.tls.handshakes,
+                "dtls_handshakes": c.tls.dtls_handshakes,
+                "tls13": c.tls.tls13,
+                "given_up": c.tls.given_up,
+                "malformed": c.tls.malformed,
+            },
             "engine": {
                 "events": events,
                 "alerts": r.engine.alerts,
@@ -502,6 +644,10 @@ impl<W: Write + Send> AlertSink for EveWriter<W> {
         self.line(&stream_json(r))
     }
 
+    fn tls(&mut self, r: &TlsRecord) -> io::Result<()> {
+        self.line(&tls_json(r))
+    }
+
     fn stats(&mut self, r: &Report) -> io::Result<()> {
         self.line(&stats_json(r))
     }
@@ -533,5 +679,14 @@ mod tests {
             timestamp(PacketTime::from_secs(4_102_444_799)),
             "2099-12-31T23:59:59.000000+0000"
         );
+    }
+
+    #[test]
+    fn certificate_dates_are_rfc3339_on_both_sides_of_1970() {
+        assert_eq!(rfc3339(1_795_916_711), "2026-11-29T01:45:11Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -5,9 +5,94 @@ use std::fmt::Write as _;
 use callguard_parsers::Layer;
 use callguard_rules::event::Encryption;
 
-use crate::output::eve::timestamp;
+use crate::output::eve::{rfc3339, timestamp};
 use crate::pipeline::Report;
 use crate::stats::Proto;
+
+/// Endpoints listed by name in the certificate inventory (those that changed first).
+pub const MAX_LISTED_ENDPOINTS: usize = 10;
+
+/// The TLS line and the certificate inventory: endpoints, the certificates each presented, which changed.
+fn certificates(s: &mut String, r: &Report) {
+    let inv = &r.certs;
+    let t = &r.counters.tls;
+    if inv.tls + inv.dtls == 0 {
+        return;
+    }
+    let versions: Vec<String> = inv
+        .versions
+        .iter()
+        .map(|(v, n)| format!("{v} {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  tls           {:>12}   tcp {} dtls {}  ({})  certs encrypted {}  given up {}",
+        inv.tls + inv.dtls,
+        inv.tls,
+        inv.dtls,
+        versions.join(", "),
+        inv.encrypted,
+        t.given_up
+    );
+    let _ = writeln!(
+        s,
+        "  certificates  {:>12}   endpoints {}  changed {}{}",
+        inv.certificates(),
+        inv.endpoints.len(),
+        inv.changed(),
+        if inv.more_endpoints > 0 {
+            format!("  (+{} endpoints not kept)", inv.more_endpoints)
+        } else {
+            String::new()
+        }
+    );
+    let mut list: Vec<_> = inv.endpoints.iter().collect();
+    list.sort_by_key(|(k, e)| (!e.changed(), (*k).clone()));
+    for (k, e) in list.iter().take(MAX_LISTED_ENDPOINTS) {
+        let _ = writeln!(
+            s,
+            "    {}{} {}{}  {} handshake{}{}",
+            if e.changed() { "CHANGED " } else { "" },
+            k.addr,
+            if k.dtls { "DTLS" } else { "TLS" },
+            if k.client { " client" } else { "" },
+            e.handshakes,
+            if e.handshakes == 1 { "" } else { "s" },
+            k.sni
+                .as_deref()
+                .map(|n| format!("  sni {n}"))
+                .unwrap_or_default(),
+        );
+        for c in &e.certs {
+            let short: String = c
+                .sha256
+                .iter()
+                .take(4)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let day = |t: i64| rfc3339(t).get(..10).unwrap_or_default().to_owned();
+            let _ = writeln!(
+                s,
+                "      {short}  {}  {}..{}{}  ({}x)",
+                c.subject,
+                day(c.not_before),
+                day(c.not_after),
+                if c.self_signed { "  self-signed" } else { "" },
+                c.handshakes
+            );
+        }
+        if e.more > 0 {
+            let _ = writeln!(s, "      ... and {} more certificates", e.more);
+        }
+    }
+    if list.len() > MAX_LISTED_ENDPOINTS {
+        let _ = writeln!(
+            s,
+            "    ... and {} more endpoints",
+            list.len() - MAX_LISTED_ENDPOINTS
+        );
+    }
+}
 
 /// Renders the summary. `output` says where the JSON went.
 pub fn render(r: &Report, output: &str) -> String {
@@ -124,6 +209,7 @@ pub fn render(r: &Report, output: &str) -> String {
         dash(by_enc),
         m.unassociated
     );
+    certificates(&mut s, r);
     if r.calls.registers > 0 {
         let _ = writeln!(
             s,

@@ -7,6 +7,7 @@ pub mod flow;
 pub mod media;
 pub mod reasm;
 pub mod rtp_stats;
+pub mod tls;
 
 use std::net::SocketAddr;
 
@@ -42,7 +43,10 @@ enum StreamKind {
     Handshake,
     /// WebSocket frames after an upgrade for SIP (RFC 7118): one SIP message per WebSocket message.
     WebSocket,
-    /// Something else (TLS, ...): only counted.
+    /// TLS records (a first byte 22 and version 3.x, or any record header once the peer direction is TLS):
+    /// the handshake is read ([`tls::TlsStreams`]) until this direction encrypts.
+    Tls,
+    /// Something else (an encrypted TLS direction, ...): only counted.
     Other,
 }
 
@@ -93,6 +97,10 @@ pub struct AppLayer {
     closed: u64,
     streams: BoundedMap<(std::net::SocketAddr, std::net::SocketAddr), StreamState>,
     tally: SipTally,
+    /// TLS handshakes of the streams that are TLS.
+    tls: tls::TlsStreams,
+    /// The sequence number of the packet being handled (a new TLS handshake's first packet).
+    seq: u64,
 }
 
 /// What SIP over TCP produced: counters, and the messages framed from the segment being handled, for the
@@ -126,6 +134,8 @@ impl Default for AppLayer {
                 std::time::Duration::from_secs(SIP_STREAM_IDLE_SECS),
             ),
             tally: SipTally::default(),
+            tls: tls::TlsStreams::default(),
+            seq: 0,
         }
     }
 }
@@ -522,13 +532,54 @@ impl StreamHandler for AppLayer {
                 }
                 return;
             }
+            StreamKind::Tls => {
+                let to_server = dir == Dir::ToServer;
+                let conn = (conn.client, conn.server);
+                if self.tls.data(conn, to_server, self.seq, ts, data) == tls::Follow::Stop {
+                    st.kind = StreamKind::Other;
+                }
+                return;
+            }
             _ => {}
         }
         let from_data = st.pending.is_empty() && st.kind == StreamKind::Sip;
         if !from_data {
             st.pending.extend_from_slice(data);
         }
-        if st.kind == StreamKind::Unknown {
+        let st = if st.kind == StreamKind::Unknown {
+            // TLS is decided on the first three bytes (a record header's type and version).
+            let head = &st.pending;
+            if head.len() < 3 && matches!(head.first(), Some(20..=24)) {
+                return;
+            }
+            let (starts, any) = (
+                tls::starts_tls(head, false),
+                callguard_parsers::tls::record::probe_any(head),
+            );
+            if starts
+                || any
+                    && streams
+                        .get(&(key.1, key.0))
+                        .is_some_and(|p| p.kind == StreamKind::Tls)
+            {
+                let Some(st) = streams.get_mut(&key, ts) else {
+                    return;
+                };
+                st.kind = StreamKind::Tls;
+                let head = std::mem::take(&mut st.pending);
+                let conn = (conn.client, conn.server);
+                if self
+                    .tls
+                    .data(conn, dir == Dir::ToServer, self.seq, ts, &head)
+                    == tls::Follow::Stop
+                {
+                    st.kind = StreamKind::Other;
+                }
+                return;
+            }
+            let Some(st) = streams.get_mut(&key, ts) else {
+                return;
+            };
             // Decide on the first line: wait for it (a first segment may stop inside "REGISTER").
             let head = &st.pending;
             let line_done =
@@ -550,7 +601,10 @@ impl StreamHandler for AppLayer {
                 }
                 return;
             };
-        }
+            st
+        } else {
+            st
+        };
         match st.kind {
             StreamKind::Sip => {}
             StreamKind::Handshake => {
@@ -598,6 +652,15 @@ impl StreamHandler for AppLayer {
     }
 
     fn on_gap(&mut self, conn: &ConnInfo, dir: Dir, _skipped: u64) {
+        // A TLS direction cannot find its record boundaries again: its handshake is given up.
+        if self
+            .streams
+            .get(&stream_key(conn, dir))
+            .is_some_and(|st| st.kind == StreamKind::Tls)
+        {
+            self.tls
+                .gap((conn.client, conn.server), dir == Dir::ToServer);
+        }
         // A hole in the stream: the partial message is lost; the next bytes may start a new SIP message. A
         // WebSocket stream has lost its frame boundaries (the next bytes may be inside a payload): it is
         // not followed any further.
@@ -606,7 +669,10 @@ impl StreamHandler for AppLayer {
             .get_mut(&stream_key(conn, dir), PacketTime::ZERO)
         {
             st.pending.clear();
-            if matches!(st.kind, StreamKind::Handshake | StreamKind::WebSocket) {
+            if matches!(
+                st.kind,
+                StreamKind::Handshake | StreamKind::WebSocket | StreamKind::Tls
+            ) {
                 st.kind = StreamKind::Other;
                 st.pending = Vec::new();
                 st.ws = WsState::default();
@@ -616,6 +682,7 @@ impl StreamHandler for AppLayer {
 
     fn on_close(&mut self, conn: &ConnInfo, _reason: CloseReason) {
         self.closed += 1;
+        self.tls.close((conn.client, conn.server));
         self.streams.remove(&(conn.client, conn.server));
         self.streams.remove(&(conn.server, conn.client));
     }
@@ -630,6 +697,7 @@ pub struct Worker {
     tcp: TcpTable,
     app: AppLayer,
     media: Media,
+    dtls: tls::DtlsTable,
     scratch: Vec<u8>,
     last_sweep_sec: u64,
 }
@@ -650,6 +718,7 @@ impl Worker {
             tcp: TcpTable::new(TcpConfig::default()),
             app: AppLayer::default(),
             media: Media::default(),
+            dtls: tls::DtlsTable::default(),
             scratch: Vec::new(),
             last_sweep_sec: 0,
         }
@@ -775,6 +844,7 @@ impl Worker {
                 self.counters.count(Proto::Tcp);
                 let s = SocketAddr::new(src, t.sport);
                 let d = SocketAddr::new(dst, t.dport);
+                self.app.seq = seq;
                 let hs = self.tcp.segment(ts, s, d, &t, &mut self.app);
                 for e in self.app.tally.events.drain(..) {
                     out.push(Event {
@@ -782,6 +852,9 @@ impl Worker {
                         ts,
                         payload: Payload::Sip(Box::new(e)),
                     });
+                }
+                if !self.app.tls.done.is_empty() {
+                    self.tls_events(seq, Some(ts), out);
                 }
                 let payload = match hs {
                     Handshake::None => return,
@@ -850,6 +923,8 @@ impl Worker {
             }
             Kind::Dtls if rtp::probe::dtls_record(payload).is_some() => {
                 self.counters.count(Proto::Dtls);
+                self.dtls
+                    .datagram(seq, ts, (src, dst), flow, side, payload, out);
                 MediaFlags::DTLS
             }
             Kind::Zrtp if rtp::probe::zrtp_hello(payload) => MediaFlags::ZRTP,
@@ -892,6 +967,18 @@ impl Worker {
         }
     }
 
+    /// Sends the TLS handshakes the TCP application layer reported, with sequence number `seq` and time `ts`
+    /// (each handshake's last segment when `None`).
+    fn tls_events(&mut self, seq: u64, ts: Option<PacketTime>, out: &mut Vec<Event>) {
+        for (e, last) in self.app.tls.done.drain(..) {
+            out.push(Event {
+                seq,
+                ts: ts.unwrap_or(last),
+                payload: Payload::Tls(Box::new(e)),
+            });
+        }
+    }
+
     /// Packet time has reached `now` at a batch boundary whose newest sequence number is `seq`: expire idle
     /// state, at most once a second (the first batch of a new second of packet time, which every worker
     /// gets at the same point of the capture: `seq` is then the clock marker's). RTP streams that went idle
@@ -904,19 +991,40 @@ impl Worker {
         self.last_sweep_sec = now.secs();
         self.defrag.expire(now);
         self.flows.expire(now);
+        // A TLS handshake that a timeout's flush starts has no packet of its own: it takes the sweep's
+        // sequence number as its first.
+        self.app.seq = seq;
         self.tcp.expire(now, &mut self.app);
         // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
         // counted, not followed.
         self.app.tally.events.clear();
+        // What the sweep ends (TLS handshakes of closed or idle connections, DTLS handshakes, RTP streams)
+        // carries the sweep's sequence number and time, ordered by first packet (`Event::tiebreak`).
+        let from = out.len();
+        self.app.tls.expire(now);
+        self.tls_events(seq, Some(now), out);
+        self.dtls.sweep(now, seq, out);
         self.media.sweep(now, seq, out);
+        if let Some(swept) = out.get_mut(from..) {
+            swept.sort_by_key(Event::tiebreak);
+        }
     }
 
     /// End of input: deliver what TCP still buffers and close every stream. Every RTP stream ends: its
     /// events carry sequence number `u64::MAX` and go to `out` in the order of their first packet.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.app.seq = u64::MAX;
         self.tcp.flush(&mut self.app);
         self.app.tally.events.clear();
+        // TLS handshakes still open end too: sequence number `u64::MAX`, by first packet, with the streams.
+        let from = out.len();
+        self.app.tls.finish();
+        self.tls_events(u64::MAX, None, out);
+        self.dtls.finish(out);
         self.media.finish(out);
+        if let Some(ended) = out.get_mut(from..) {
+            ended.sort_by_key(Event::tiebreak);
+        }
     }
 
     /// The counters, with the tables' figures filled in.
@@ -928,6 +1036,8 @@ impl Worker {
         c.media = self.media.stats();
         c.stream_bytes = self.app.stream_bytes;
         c.streams_closed = self.app.closed;
+        c.tls = self.app.tls.stats();
+        c.tls.merge(&self.dtls.stats());
         let t = &self.app.tally;
         c.sip_tcp = t.counts;
         c.sip_tcp_messages = t.messages;
@@ -937,6 +1047,7 @@ impl Worker {
         for (layer, n) in [
             (callguard_parsers::Layer::Sip, t.malformed),
             (callguard_parsers::Layer::WebSocket, t.ws_malformed),
+            (callguard_parsers::Layer::Tls, c.tls.malformed),
         ] {
             if let Some(m) = c.malformed.get_mut(layer.index()) {
                 *m += n;
