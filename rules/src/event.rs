@@ -213,6 +213,8 @@ pub struct CertSeen {
     pub sha256: [u8; 32],
     /// SHA-1 of the DER certificate (older SDPs use it).
     pub sha1: [u8; 20],
+    /// SHA-256 of the subjectPublicKeyInfo (the key, whatever certificate carries it); zeros when unknown.
+    pub spki_sha256: [u8; 32],
     /// Subject distinguished name, one line in the certificate's order (`CN=host, O=Example`). Empty when
     /// the certificate does not decode (its fingerprints are still right).
     pub subject: Box<str>,

@@ -156,6 +156,8 @@ pub(crate) mod test_util {
         CertSeen {
             sha256: [tag; 32],
             sha1: [tag; 20],
+            // Unknown key (zeros): tests of key swaps set it.
+            spki_sha256: [0; 32],
             subject: format!("CN={cn}").into(),
             issuer: "CN=Lab CA,O=callguard".into(),
             serial: "01".into(),

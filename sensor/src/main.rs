@@ -459,6 +459,7 @@ mod tests {
                     not_after: 1_770_000_000,
                     key_type: "rsa".into(),
                     key_bits: 2048,
+                    spki_sha256: None,
                 },
                 previous: Vec::new(),
             }],

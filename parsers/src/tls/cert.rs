@@ -31,6 +31,9 @@ pub struct Summary {
     pub sha256: [u8; 32],
     /// SHA-1 of the DER certificate.
     pub sha1: [u8; 20],
+    /// SHA-256 of the DER subjectPublicKeyInfo: the key itself, whatever certificate carries it (HPKP's
+    /// pin form, RFC 7469).
+    pub spki_sha256: [u8; 32],
     /// Subject distinguished name, one line in the certificate's order (`C=FR, O=Example, CN=host`), as
     /// OpenSSL's one-line form without spaces around `=`.
     pub subject: String,
@@ -210,6 +213,7 @@ pub fn summarise(der: &[u8]) -> Result<Summary, ParseError> {
     Ok(Summary {
         sha256: sha256(der),
         sha1: sha1(der),
+        spki_sha256: sha256(tbs.subject_pki.raw),
         subject: cut(tbs.subject.to_string()),
         issuer: cut(tbs.issuer.to_string()),
         serial: serial_hex,

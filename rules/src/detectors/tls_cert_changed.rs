@@ -17,20 +17,21 @@
 //!
 //! # Renewal is not a swap: the severity
 //! The new certificate is compared with the expected one:
-//! - `subject-changed`, `issuer-changed`, `key-changed` (the public key's type or size): another identity, or
-//!   another authority, or another key: what an interception proxy with its own certificate (stunnel, mitmproxy)
-//!   looks like. **High**.
+//! - `subject-changed`, `issuer-changed`, `key-changed` (the public key's type or size, or under the same names
+//!   a different key, by the SHA-256 of its subjectPublicKeyInfo, while the old certificate was far from
+//!   expiry): another identity, or another authority, or another key: what an interception proxy with its own
+//!   certificate (stunnel, mitmproxy) looks like. **High**.
 //! - `renewal`: same subject, issuer and key type, a fresh validity period (starts no earlier and ends later),
 //!   seen once the old certificate is in its expiry window or past it: routine. **Low**. The window is the
 //!   last `renewal_window_days` (30) of the old certificate's life, but at most its last third, so that
 //!   short-lived certificates are not "due" from birth (ACME clients renew 90-day certificates 30 days
 //!   before expiry, and shorter ones at a third of their life left).
-//! - `early-renewal`: the same names and key type but the old certificate was far from expiry, or the new one's
-//!   validity is not fresher (a server restarted with a new self-signed certificate, or a clone that copied
-//!   the names). **Medium**.
+//! - `renewal-new-key`: a renewal (as above) that also changed the key, as good practice wants. **Medium**.
+//! - `early-renewal`: the same names and the same key but the old certificate was far from expiry, or the new
+//!   one's validity is not fresher (a server re-issued its certificate early). **Medium**.
 //!
-//! The event has no public key hash, so two keys of the same type and size are not told apart: a new key
-//! under the same names reads as `renewal` or `early-renewal`.
+//! Keys are compared by the SHA-256 of the subjectPublicKeyInfo; a store written before it was kept has no key
+//! hash, and then only the key's type and size are compared.
 //!
 //! # Not judged
 //! DTLS (DTLS-SRTP certificates are made per call or per device and authenticated by the SDP fingerprint:
@@ -211,6 +212,9 @@ pub struct StoredCert {
     pub key_type: String,
     /// Public key size, bits.
     pub key_bits: u32,
+    /// SHA-256 of the subjectPublicKeyInfo (absent in stores written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<Fingerprint>,
 }
 
 impl StoredCert {
@@ -223,6 +227,7 @@ impl StoredCert {
             not_after: c.not_after,
             key_type: c.key_type.to_string(),
             key_bits: c.key_bits,
+            spki_sha256: (c.spki_sha256 != [0; 32]).then_some(Fingerprint(c.spki_sha256)),
         }
     }
 }
@@ -307,6 +312,7 @@ enum Change {
     IssuerChanged,
     KeyChanged,
     Renewal,
+    RenewalNewKey,
     EarlyRenewal,
 }
 
@@ -317,6 +323,7 @@ impl Change {
             Change::IssuerChanged => "issuer-changed",
             Change::KeyChanged => "key-changed",
             Change::Renewal => "renewal",
+            Change::RenewalNewKey => "renewal-new-key",
             Change::EarlyRenewal => "early-renewal",
         }
     }
@@ -342,6 +349,8 @@ fn classify(
     if !v.is_empty() {
         return (v, Severity::High);
     }
+    // Same names, same kind of key: is it the same key? (Unknown on either side: no judgement.)
+    let new_key = matches!(old.spki_sha256, Some(Fingerprint(k)) if new.spki_sha256 != [0; 32] && k != new.spki_sha256);
     let fresh = new.not_before >= old.not_before && new.not_after > old.not_after;
     let lifetime = old.not_after.saturating_sub(old.not_before).max(0);
     let window = i64::try_from(window.as_secs())
@@ -349,10 +358,13 @@ fn classify(
         .min(lifetime / 3);
     let now = i64::try_from(now.secs()).unwrap_or(i64::MAX);
     let due = now >= old.not_after.saturating_sub(window);
-    if fresh && due {
-        (vec![Change::Renewal], Severity::Low)
-    } else {
-        (vec![Change::EarlyRenewal], Severity::Medium)
+    match (fresh && due, new_key) {
+        (true, false) => (vec![Change::Renewal], Severity::Low),
+        // Re-keying at renewal is good practice: worth a look, not an alarm.
+        (true, true) => (vec![Change::RenewalNewKey], Severity::Medium),
+        (false, false) => (vec![Change::EarlyRenewal], Severity::Medium),
+        // A new key for the same names mid-life: another party holding the server's name (interception).
+        (false, true) => (vec![Change::KeyChanged], Severity::High),
     }
 }
 
@@ -709,6 +721,35 @@ mod tests {
         assert_eq!(
             strings(&alerts[0], "previous_issuer"),
             ["CN=Lab CA,O=callguard"]
+        );
+    }
+
+    #[test]
+    fn a_new_key_under_the_same_names_mid_life_is_a_swap() {
+        let mut a = cert(0xce, "pbx.lab.callguard");
+        a.spki_sha256 = [1; 32];
+        let mut b = cert(0xc6, "pbx.lab.callguard");
+        b.spki_sha256 = [2; 32];
+        let mut same_key = cert(0xc7, "pbx.lab.callguard");
+        same_key.spki_sha256 = [2; 32];
+        let old = StoredCert::of(&a);
+        let mid_life = PacketTime::from_nanos(1_760_000_000 * 1_000_000_000);
+        let window = Duration::from_secs(30 * 86_400);
+        assert_eq!(
+            classify(&old, &b, mid_life, window),
+            (vec![Change::KeyChanged], Severity::High)
+        );
+        let near_expiry = PacketTime::from_nanos(1_798_000_000 * 1_000_000_000);
+        b.not_after += 1;
+        assert_eq!(
+            classify(&old, &b, near_expiry, window),
+            (vec![Change::RenewalNewKey], Severity::Medium)
+        );
+        let old_b = StoredCert::of(&b);
+        assert_eq!(
+            classify(&old_b, &same_key, mid_life, window).1,
+            Severity::Medium,
+            "same key, re-issued early"
         );
     }
 

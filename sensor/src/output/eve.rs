@@ -339,6 +339,7 @@ fn cert_json(c: &CertSeen) -> Json {
     json!({
         "sha256": colon_hex(&c.sha256),
         "sha1": colon_hex(&c.sha1),
+        "spki_sha256": (c.spki_sha256 != [0; 32]).then(|| colon_hex(&c.spki_sha256)),
         "subject": c.subject,
         "issuer": c.issuer,
         "serial": c.serial,

@@ -121,6 +121,7 @@ fn cert_seen(der: &[u8]) -> (CertSeen, bool) {
             CertSeen {
                 sha256: c.sha256,
                 sha1: c.sha1,
+                spki_sha256: c.spki_sha256,
                 subject: c.subject.into(),
                 issuer: c.issuer.into(),
                 serial: c.serial.into(),
