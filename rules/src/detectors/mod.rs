@@ -83,33 +83,6 @@ mod tests {
         }
     }
 
-    /// The TLS detectors waiting outside the list, checked like the listed ones.
-    const WAITING: &[&Meta] = &[
-        &weak_tls::META,
-        &tls_cert_changed::META,
-        &tls_cert_untrusted::META,
-        &dtls_fingerprint_mismatch::META,
-    ];
-
-    #[test]
-    fn the_waiting_tls_detectors_fit_the_catalogue() {
-        for m in WAITING {
-            assert!(
-                METAS.iter().all(|l| l.sid != m.sid && l.slug != m.slug),
-                "{} twice",
-                m.slug
-            );
-            assert!(
-                m.category.sid_range().contains(&m.sid),
-                "{} outside its category",
-                m.slug
-            );
-            assert!(m.slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
-        }
-        let sids: Vec<u32> = WAITING.iter().map(|m| m.sid).collect();
-        assert_eq!(sids, [1005, 2001, 2002, 2003]);
-    }
-
     #[test]
     fn config_field_names_are_the_slugs() {
         let mut text = String::new();
