@@ -47,6 +47,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use callguard_parsers::tls::CipherSuite;
 use serde::Deserialize;
 
 use crate::alert::{Category, Meta, Severity, Value};
@@ -160,150 +161,26 @@ const DES: u16 = Reason::DesCipher.bit();
 const DES3: u16 = Reason::TripleDesCipher.bit();
 const IDEA: u16 = Reason::IdeaCipher.bit();
 
-/// The weak cipher suites, by IANA number ("TLS Cipher Suites" registry), with their names and what is weak
-/// about them. A local stop-gap: once the parsers' registry (`CipherSuite::is_export()` and the like,
-/// generated from the IANA CSV) is in this tree, the classification comes from there.
-///
-/// Not listed, on purpose: the CBC-mode AES/Camellia/ARIA/SEED suites (weak only through old versions, which
-/// `old-version` reports), and 0x0060-0x0061, 0x0065 (never assigned, OpenSSL's old EXPORT1024 drafts beside the
-/// three listed).
-const WEAK_SUITES: &[(u16, &str, u16)] = &[
-    (0x0000, "TLS_NULL_WITH_NULL_NULL", NULL | ANON),
-    (0x0001, "TLS_RSA_WITH_NULL_MD5", NULL),
-    (0x0002, "TLS_RSA_WITH_NULL_SHA", NULL),
-    (0x0003, "TLS_RSA_EXPORT_WITH_RC4_40_MD5", EXPORT | RC4),
-    (0x0004, "TLS_RSA_WITH_RC4_128_MD5", RC4),
-    (0x0005, "TLS_RSA_WITH_RC4_128_SHA", RC4),
-    (0x0006, "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5", EXPORT),
-    (0x0007, "TLS_RSA_WITH_IDEA_CBC_SHA", IDEA),
-    (0x0008, "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA", EXPORT | DES),
-    (0x0009, "TLS_RSA_WITH_DES_CBC_SHA", DES),
-    (0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x000b, "TLS_DH_DSS_EXPORT_WITH_DES40_CBC_SHA", EXPORT | DES),
-    (0x000c, "TLS_DH_DSS_WITH_DES_CBC_SHA", DES),
-    (0x000d, "TLS_DH_DSS_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x000e, "TLS_DH_RSA_EXPORT_WITH_DES40_CBC_SHA", EXPORT | DES),
-    (0x000f, "TLS_DH_RSA_WITH_DES_CBC_SHA", DES),
-    (0x0010, "TLS_DH_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (
-        0x0011,
-        "TLS_DHE_DSS_EXPORT_WITH_DES40_CBC_SHA",
-        EXPORT | DES,
-    ),
-    (0x0012, "TLS_DHE_DSS_WITH_DES_CBC_SHA", DES),
-    (0x0013, "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA", DES3),
-    (
-        0x0014,
-        "TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA",
-        EXPORT | DES,
-    ),
-    (0x0015, "TLS_DHE_RSA_WITH_DES_CBC_SHA", DES),
-    (0x0016, "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (
-        0x0017,
-        "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5",
-        ANON | EXPORT | RC4,
-    ),
-    (0x0018, "TLS_DH_anon_WITH_RC4_128_MD5", ANON | RC4),
-    (
-        0x0019,
-        "TLS_DH_anon_EXPORT_WITH_DES40_CBC_SHA",
-        ANON | EXPORT | DES,
-    ),
-    (0x001a, "TLS_DH_anon_WITH_DES_CBC_SHA", ANON | DES),
-    (0x001b, "TLS_DH_anon_WITH_3DES_EDE_CBC_SHA", ANON | DES3),
-    (0x001e, "TLS_KRB5_WITH_DES_CBC_SHA", DES),
-    (0x001f, "TLS_KRB5_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x0020, "TLS_KRB5_WITH_RC4_128_SHA", RC4),
-    (0x0021, "TLS_KRB5_WITH_IDEA_CBC_SHA", IDEA),
-    (0x0022, "TLS_KRB5_WITH_DES_CBC_MD5", DES),
-    (0x0023, "TLS_KRB5_WITH_3DES_EDE_CBC_MD5", DES3),
-    (0x0024, "TLS_KRB5_WITH_RC4_128_MD5", RC4),
-    (0x0025, "TLS_KRB5_WITH_IDEA_CBC_MD5", IDEA),
-    (0x0026, "TLS_KRB5_EXPORT_WITH_DES_CBC_40_SHA", EXPORT | DES),
-    (0x0027, "TLS_KRB5_EXPORT_WITH_RC2_CBC_40_SHA", EXPORT),
-    (0x0028, "TLS_KRB5_EXPORT_WITH_RC4_40_SHA", EXPORT | RC4),
-    (0x0029, "TLS_KRB5_EXPORT_WITH_DES_CBC_40_MD5", EXPORT | DES),
-    (0x002a, "TLS_KRB5_EXPORT_WITH_RC2_CBC_40_MD5", EXPORT),
-    (0x002b, "TLS_KRB5_EXPORT_WITH_RC4_40_MD5", EXPORT | RC4),
-    (0x002c, "TLS_PSK_WITH_NULL_SHA", NULL),
-    (0x002d, "TLS_DHE_PSK_WITH_NULL_SHA", NULL),
-    (0x002e, "TLS_RSA_PSK_WITH_NULL_SHA", NULL),
-    (0x0034, "TLS_DH_anon_WITH_AES_128_CBC_SHA", ANON),
-    (0x003a, "TLS_DH_anon_WITH_AES_256_CBC_SHA", ANON),
-    (0x003b, "TLS_RSA_WITH_NULL_SHA256", NULL),
-    (0x0046, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA", ANON),
-    // Unassigned by IANA: the EXPORT1024 suites of draft-ietf-tls-56-bit-ciphersuites, still in old stacks.
-    (0x0062, "TLS_RSA_EXPORT1024_WITH_DES_CBC_SHA", EXPORT | DES),
-    (
-        0x0063,
-        "TLS_DHE_DSS_EXPORT1024_WITH_DES_CBC_SHA",
-        EXPORT | DES,
-    ),
-    (0x0064, "TLS_RSA_EXPORT1024_WITH_RC4_56_SHA", EXPORT | RC4),
-    (0x006c, "TLS_DH_anon_WITH_AES_128_CBC_SHA256", ANON),
-    (0x006d, "TLS_DH_anon_WITH_AES_256_CBC_SHA256", ANON),
-    (0x0089, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA", ANON),
-    (0x008a, "TLS_PSK_WITH_RC4_128_SHA", RC4),
-    (0x008b, "TLS_PSK_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x008e, "TLS_DHE_PSK_WITH_RC4_128_SHA", RC4),
-    (0x008f, "TLS_DHE_PSK_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x0092, "TLS_RSA_PSK_WITH_RC4_128_SHA", RC4),
-    (0x0093, "TLS_RSA_PSK_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0x009b, "TLS_DH_anon_WITH_SEED_CBC_SHA", ANON),
-    (0x00a6, "TLS_DH_anon_WITH_AES_128_GCM_SHA256", ANON),
-    (0x00a7, "TLS_DH_anon_WITH_AES_256_GCM_SHA384", ANON),
-    (0x00b0, "TLS_PSK_WITH_NULL_SHA256", NULL),
-    (0x00b1, "TLS_PSK_WITH_NULL_SHA384", NULL),
-    (0x00b4, "TLS_DHE_PSK_WITH_NULL_SHA256", NULL),
-    (0x00b5, "TLS_DHE_PSK_WITH_NULL_SHA384", NULL),
-    (0x00b8, "TLS_RSA_PSK_WITH_NULL_SHA256", NULL),
-    (0x00b9, "TLS_RSA_PSK_WITH_NULL_SHA384", NULL),
-    (0x00bf, "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256", ANON),
-    (0x00c5, "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256", ANON),
-    (0xc001, "TLS_ECDH_ECDSA_WITH_NULL_SHA", NULL),
-    (0xc002, "TLS_ECDH_ECDSA_WITH_RC4_128_SHA", RC4),
-    (0xc003, "TLS_ECDH_ECDSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc006, "TLS_ECDHE_ECDSA_WITH_NULL_SHA", NULL),
-    (0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", RC4),
-    (0xc008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc00b, "TLS_ECDH_RSA_WITH_NULL_SHA", NULL),
-    (0xc00c, "TLS_ECDH_RSA_WITH_RC4_128_SHA", RC4),
-    (0xc00d, "TLS_ECDH_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc010, "TLS_ECDHE_RSA_WITH_NULL_SHA", NULL),
-    (0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA", RC4),
-    (0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc015, "TLS_ECDH_anon_WITH_NULL_SHA", ANON | NULL),
-    (0xc016, "TLS_ECDH_anon_WITH_RC4_128_SHA", ANON | RC4),
-    (0xc017, "TLS_ECDH_anon_WITH_3DES_EDE_CBC_SHA", ANON | DES3),
-    (0xc018, "TLS_ECDH_anon_WITH_AES_128_CBC_SHA", ANON),
-    (0xc019, "TLS_ECDH_anon_WITH_AES_256_CBC_SHA", ANON),
-    (0xc01a, "TLS_SRP_SHA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc01b, "TLS_SRP_SHA_RSA_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc01c, "TLS_SRP_SHA_DSS_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc033, "TLS_ECDHE_PSK_WITH_RC4_128_SHA", RC4),
-    (0xc034, "TLS_ECDHE_PSK_WITH_3DES_EDE_CBC_SHA", DES3),
-    (0xc039, "TLS_ECDHE_PSK_WITH_NULL_SHA", NULL),
-    (0xc03a, "TLS_ECDHE_PSK_WITH_NULL_SHA256", NULL),
-    (0xc03b, "TLS_ECDHE_PSK_WITH_NULL_SHA384", NULL),
-    (0xc046, "TLS_DH_anon_WITH_ARIA_128_CBC_SHA256", ANON),
-    (0xc047, "TLS_DH_anon_WITH_ARIA_256_CBC_SHA384", ANON),
-    (0xc05a, "TLS_DH_anon_WITH_ARIA_128_GCM_SHA256", ANON),
-    (0xc05b, "TLS_DH_anon_WITH_ARIA_256_GCM_SHA384", ANON),
-    (0xc084, "TLS_DH_anon_WITH_CAMELLIA_128_GCM_SHA256", ANON),
-    (0xc085, "TLS_DH_anon_WITH_CAMELLIA_256_GCM_SHA384", ANON),
-    // RFC 9150: TLS 1.3 authentication and integrity only, no encryption.
-    (0xc0b4, "TLS_SHA256_SHA256", NULL),
-    (0xc0b5, "TLS_SHA384_SHA384", NULL),
-];
-
-/// The name and weaknesses of a suite, if it is one of [`WEAK_SUITES`].
+/// The name and weaknesses of a suite, from the parsers' IANA registry (`parsers/data/tls-cipher-suites.csv`):
+/// NULL encryption, export grade, anonymous (no server authentication), RC4, DES, 3DES, IDEA. `None` for a
+/// suite with none of these (the CBC-mode AES/Camellia/ARIA/SEED suites are weak only through old versions,
+/// which `old-version` reports) or one the registry does not know.
 fn weak_suite(suite: u16) -> Option<(&'static str, u16)> {
-    WEAK_SUITES
-        .binary_search_by_key(&suite, |(n, _, _)| *n)
-        .ok()
-        .and_then(|i| WEAK_SUITES.get(i))
-        .map(|(_, name, bits)| (*name, *bits))
+    let s = CipherSuite(suite);
+    let flags = [
+        (s.is_null(), NULL),
+        (s.is_export(), EXPORT),
+        (s.is_anon(), ANON),
+        (s.is_rc4(), RC4),
+        (s.is_des(), DES),
+        (s.is_3des(), DES3),
+        (s.cipher() == Some("IDEA"), IDEA),
+    ];
+    let bits = flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, b)| acc | b);
+    (bits != 0).then(|| (s.name().unwrap_or("unknown"), bits))
 }
 
 /// The version is below TLS 1.2 (or DTLS 1.2); SSL 2.0 and 3.0 are also in the "High" set.
@@ -502,18 +379,16 @@ mod tests {
     }
 
     #[test]
-    fn the_suite_table_is_sorted_and_without_duplicates() {
-        assert!(WEAK_SUITES.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(
-            WEAK_SUITES
-                .iter()
-                .all(|(_, name, bits)| name.starts_with("TLS_") && *bits != 0)
-        );
+    fn weak_suites_come_from_the_registry() {
         assert_eq!(
             weak_suite(0x000a),
             Some(("TLS_RSA_WITH_3DES_EDE_CBC_SHA", DES3))
         );
-        // Strong suites are not listed: ECDHE-RSA-AES256-GCM-SHA384, TLS_AES_128_GCM_SHA256.
+        assert_eq!(weak_suite(0xc010).map(|(_, b)| b & NULL), Some(NULL));
+        assert_eq!(weak_suite(0xc019).map(|(_, b)| b & ANON), Some(ANON));
+        assert_eq!(weak_suite(0x0007).map(|(_, b)| b), Some(IDEA));
+        assert_eq!(weak_suite(0xc0b4).map(|(_, b)| b), Some(NULL));
+        // Strong suites are not weak: ECDHE-RSA-AES256-GCM-SHA384, TLS_AES_128_GCM_SHA256.
         assert_eq!(weak_suite(0xc030), None);
         assert_eq!(weak_suite(0x1301), None);
     }
