@@ -5,8 +5,8 @@
 //! A handshake summary ([`TlsSeen`]) with any of these, each a `reason` in the evidence:
 //! - `old-version`: the negotiated version is below TLS 1.2 (SSL 2.0/3.0, TLS 1.0/1.1; RFC 8996 deprecates
 //!   TLS 1.0 and 1.1), or DTLS 1.0 (built on TLS 1.1, same RFC);
-//! - the cipher suite the server chose is one of (IANA "TLS Cipher Suites" registry, classified by hand below
-//!   until the parsers' registry types carry these properties): `null-cipher` (no encryption at all, RFC 4785,
+//! - the cipher suite the server chose is one of (IANA "TLS Cipher Suites" registry, classified by the parsers'
+//!   registry, `callguard_parsers::tls::CipherSuite`): `null-cipher` (no encryption at all, RFC 4785,
 //!   RFC 5246 NULL suites, RFC 9150 integrity-only TLS 1.3 suites), `export-cipher` (40/56-bit export grade,
 //!   FREAK/Logjam), `anon-key-exchange` (DH_anon/ECDH_anon: no server authentication, anyone on the path can
 //!   be the server), `rc4-cipher` (RFC 7465 forbids it), `des-cipher` (single DES, 56-bit, RFC 5469),
