@@ -249,6 +249,12 @@ impl<K: Hash + Eq + Clone, V> BoundedMap<K, V> {
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.map.iter().map(|(k, s)| (k, &s.value))
     }
+
+    /// Iterates mutably over the entries in no particular order (sort before reporting), without marking
+    /// them as seen.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.map.iter_mut().map(|(k, s)| (k, &mut s.value))
+    }
 }
 
 #[cfg(test)]

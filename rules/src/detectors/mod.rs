@@ -52,6 +52,7 @@ detectors![
     third_party_teardown::ThirdPartyTeardown,
     media_redirect::MediaRedirect,
     syn_flood::SynFlood,
+    sip_flood::SipFlood,
     scanner_user_agent::ScannerUserAgent,
 ];
 

@@ -1,0 +1,564 @@
+//! `sip-flood` (sid 3001): one source sends, or one target receives, SIP requests of one method at a rate
+//! above a threshold for several seconds in a row: the INVITE and REGISTER floods that exhaust a proxy's
+//! transaction table or a registrar's database, and OPTIONS floods.
+//!
+//! # What raises it
+//! Requests are counted per second of packet time by method class (INVITE, REGISTER, OPTIONS, every other
+//! method together; ACK is not counted: it belongs to its INVITE's transaction and follows it one for one),
+//! in two views: per source address, and per target address. Once a second the detector judges the second
+//! that just ended:
+//! - a key at or above its threshold (`min_rate`, requests per second, per source; `min_rate_target` per
+//!   target) for `min_secs` consecutive seconds starts an *episode*: one alert, evidence `phase = "started"`;
+//! - an episode whose key stays under the threshold for `end_secs` consecutive seconds ends: a follow-up
+//!   alert, `phase = "ended"`, with the total requests, the duration and the peak rate. An episode still
+//!   running at the end of input has no follow-up.
+//!
+//! The suppression key holds the episode's start second and the phase, so the start and end of one episode, and later
+//! episodes, all go out. A target episode whose requests come mostly from one source that is itself in an
+//! episode of the same method is that source's flood seen from the other side, and is not reported again
+//! (the source's alert names the target).
+//!
+//! # Evidence
+//! `scope` (`source` or `target`), `method` (`INVITE`, `REGISTER`, `OPTIONS` or `other`), `phase`
+//! (`started` or `ended`), `rate` (mean requests per second over the flooding run, or the whole episode),
+//! `peak_rate`, `requests` and `duration_secs` (the run that started it: `min_secs`; or the episode, from
+//! its first to its last flooding second). `src_ip` is the source (for a target episode: the source that sent
+//! over half of the requests, if one did), `dest_ip` the target (for a source episode: the last one it sent
+//! to).
+//!
+//! # Bounds
+//! The two views are [`BoundedMap`]s (`max_sources`, `max_targets`): a flood from a million spoofed sources
+//! fills the source table to its cap, evicts the least recently seen eighth at a time (counted), and is
+//! still seen whole by the per-target view, which costs one entry per target. Keys idle for `idle_secs` are
+//! forgotten.
+//!
+//! # Severity
+//! **Medium**: a flood degrades service but is loud and leaves no foothold. `severity_high_rate`
+//! (requests per second, per episode peak) raises it to High for the started alert when the rate is
+//! already that high.
+//!
+//! # False positives and tuning
+//! A registrar after an outage sees every phone re-register at once (a REGISTER storm from many sources to
+//! one target): raise `min_rate_target`. Load generators (sipp) in test networks are floods by design.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::alert::{Alert, Category, Meta, Proto, Severity, Value};
+use crate::detector::{Context, Detector};
+use crate::event::{Event, EventKind, Interests, Payload, SipTransport};
+use crate::table::{BoundedMap, TableStats};
+use crate::time::PacketTime;
+
+/// Catalogue entry.
+pub const META: Meta = Meta {
+    sid: 3001,
+    slug: "sip-flood",
+    category: Category::Dos,
+    severity: Severity::Medium,
+    signature: "SIP request flood: one method above a rate for several seconds",
+};
+
+/// Most seconds judged at once after a gap in the capture: past `min_secs + end_secs` (each at most this
+/// long, see [`Config`]) more silent seconds change nothing.
+pub const MAX_CATCH_UP_SECS: u64 = 64;
+
+/// Settings, `[detectors.sip-flood]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Requests per second of one method from one source that count as flooding.
+    pub min_rate: u64,
+    /// Requests per second of one method to one target that count as flooding.
+    pub min_rate_target: u64,
+    /// Consecutive flooding seconds that start an episode (1 to 30).
+    pub min_secs: u64,
+    /// Consecutive quiet seconds that end an episode (1 to 30).
+    pub end_secs: u64,
+    /// Peak rate at or above which the started alert is High.
+    pub severity_high_rate: u64,
+    /// Cap on tracked (source, method) keys.
+    pub max_sources: usize,
+    /// Cap on tracked (target, method) keys.
+    pub max_targets: usize,
+    /// Keys idle this long are forgotten.
+    pub idle_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_rate: 50,
+            min_rate_target: 200,
+            min_secs: 3,
+            end_secs: 5,
+            severity_high_rate: 1_000,
+            max_sources: 65_536,
+            max_targets: 16_384,
+            idle_secs: 120,
+        }
+    }
+}
+
+/// The method classes counted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Class {
+    Invite,
+    Register,
+    Options,
+    Other,
+}
+
+impl Class {
+    /// The class of a request method; `None` for ACK, which is part of its INVITE transaction.
+    fn of(method: &str) -> Option<Self> {
+        Some(match method {
+            "INVITE" => Class::Invite,
+            "REGISTER" => Class::Register,
+            "OPTIONS" => Class::Options,
+            "ACK" => return None,
+            _ => Class::Other,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Class::Invite => "INVITE",
+            Class::Register => "REGISTER",
+            Class::Options => "OPTIONS",
+            Class::Other => "other",
+        }
+    }
+}
+
+/// An episode in progress.
+#[derive(Debug, Clone)]
+struct Episode {
+    /// Second of packet time the flooding run began.
+    start_sec: u64,
+    /// Requests counted in the episode's judged seconds.
+    total: u64,
+    /// Highest one-second rate.
+    peak: u64,
+    /// Consecutive quiet seconds so far.
+    quiet: u64,
+    /// Covered by a source's episode: no alert of its own.
+    covered: bool,
+}
+
+/// Per-key counters.
+#[derive(Debug, Clone)]
+struct Counter {
+    /// The two latest seconds with requests and their counts, newest last: the engine ticks as soon as
+    /// packet time enters a new second, so at most one second is ever waiting to be judged; the second
+    /// slot is a margin.
+    secs: [(u64, u64); 2],
+    /// Last second judged.
+    judged: u64,
+    /// Consecutive flooding seconds before an episode starts, with their requests.
+    run: u64,
+    run_total: u64,
+    run_peak: u64,
+    episode: Option<Episode>,
+    /// Last address on the other side, its port, the transport (for the alert's 5-tuple).
+    peer: (IpAddr, u16, u16, SipTransport),
+    /// Boyer–Moore majority vote over the requests' sources (targets only): the source holding over half of
+    /// them, if one does.
+    candidate: Option<IpAddr>,
+    votes: u64,
+}
+
+impl Counter {
+    fn new(sec: u64, peer: (IpAddr, u16, u16, SipTransport)) -> Self {
+        Self {
+            secs: [(0, 0); 2],
+            judged: sec.saturating_sub(1),
+            run: 0,
+            run_total: 0,
+            run_peak: 0,
+            episode: None,
+            peer,
+            candidate: None,
+            votes: 0,
+        }
+    }
+
+    fn add(&mut self, sec: u64) {
+        let [older, newest] = &mut self.secs;
+        if newest.0 == sec {
+            newest.1 += 1;
+        } else if newest.0 < sec {
+            *older = *newest;
+            *newest = (sec, 1);
+        } else if older.0 == sec {
+            older.1 += 1;
+        }
+    }
+
+    /// Requests counted in second `sec`.
+    fn count(&self, sec: u64) -> u64 {
+        self.secs.iter().find(|(s, _)| *s == sec).map_or(0, |(_, n)| *n)
+    }
+
+    fn vote(&mut self, src: IpAddr) {
+        if self.candidate == Some(src) {
+            self.votes += 1;
+        } else if self.votes == 0 {
+            self.candidate = Some(src);
+            self.votes = 1;
+        } else {
+            self.votes -= 1;
+        }
+    }
+}
+
+/// What judging a second changed.
+#[derive(Debug)]
+enum Change {
+    Started { start_sec: u64, total: u64, peak: u64 },
+    Ended(Episode, u64),
+}
+
+/// Which view a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Source,
+    Target,
+}
+
+/// The detector.
+#[derive(Debug)]
+pub struct SipFlood {
+    cfg: Config,
+    sources: BoundedMap<(IpAddr, Class), Counter>,
+    targets: BoundedMap<(IpAddr, Class), Counter>,
+}
+
+impl SipFlood {
+    /// A detector with these settings.
+    pub fn new(cfg: &Config) -> Self {
+        let idle = Duration::from_secs(cfg.idle_secs);
+        let mut cfg = cfg.clone();
+        cfg.min_secs = cfg.min_secs.clamp(1, 30);
+        cfg.end_secs = cfg.end_secs.clamp(1, 30);
+        Self {
+            sources: BoundedMap::new(cfg.max_sources, idle),
+            targets: BoundedMap::new(cfg.max_targets, idle),
+            cfg,
+        }
+    }
+
+    /// Judges every second of `c` before `now`'s.
+    fn judge(c: &mut Counter, now: PacketTime, min_rate: u64, cfg: &Config) -> Vec<Change> {
+        let mut out = Vec::new();
+        let cur = now.secs();
+        let from = c.judged + 1;
+        let from = from.max(cur.saturating_sub(MAX_CATCH_UP_SECS));
+        for s in from..cur {
+            let n = c.count(s);
+            let flooding = n >= min_rate;
+            if let Some(ep) = &mut c.episode {
+                ep.total += n;
+                ep.peak = ep.peak.max(n);
+                if flooding {
+                    ep.quiet = 0;
+                } else {
+                    ep.quiet += 1;
+                    if ep.quiet >= cfg.end_secs {
+                        // The episode ended with its last flooding second.
+                        let end = s + 1 - ep.quiet;
+                        if let Some(ep) = c.episode.take() {
+                            out.push(Change::Ended(ep, end));
+                        }
+                    }
+                }
+            } else if flooding {
+                c.run += 1;
+                c.run_total += n;
+                c.run_peak = c.run_peak.max(n);
+                if c.run >= cfg.min_secs {
+                    let start_sec = s + 1 - c.run;
+                    c.episode = Some(Episode {
+                        start_sec,
+                        total: c.run_total,
+                        peak: c.run_peak,
+                        quiet: 0,
+                        covered: false,
+                    });
+                    out.push(Change::Started { start_sec, total: c.run_total, peak: c.run_peak });
+                    c.run = 0;
+                    c.run_total = 0;
+                    c.run_peak = 0;
+                }
+            } else {
+                c.run = 0;
+                c.run_total = 0;
+                c.run_peak = 0;
+            }
+        }
+        c.judged = c.judged.max(cur.saturating_sub(1));
+        out
+    }
+
+    fn alert(
+        scope: Scope,
+        key: (IpAddr, Class),
+        c: &Counter,
+        start_sec: u64,
+        phase: &'static str,
+        now: PacketTime,
+    ) -> Alert {
+        let (ip, class) = key;
+        let (peer, sport, dport, transport) = c.peer;
+        let (src, dst) = match scope {
+            Scope::Source => ((Some(ip), Some(sport)), (Some(peer), Some(dport))),
+            Scope::Target => ((c.candidate.filter(|_| c.votes > 0), None), (Some(ip), Some(dport))),
+        };
+        let scope_name = match scope {
+            Scope::Source => "source",
+            Scope::Target => "target",
+        };
+        Alert::new(&META, now)
+            .src(src.0, src.1)
+            .dest(dst.0, dst.1)
+            .proto(match transport {
+                SipTransport::Udp => Proto::Udp,
+                SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
+            })
+            .key(format!("{scope_name} {ip} {} {start_sec} {phase}", class.name()))
+            .evidence("phase", Value::Str(phase.into()))
+            .evidence("scope", Value::Str(scope_name.into()))
+            .evidence("method", Value::Str(class.name().into()))
+    }
+}
+
+impl Detector for SipFlood {
+    fn meta(&self) -> &'static Meta {
+        &META
+    }
+
+    fn interests(&self) -> Interests {
+        Interests::of(EventKind::Sip)
+    }
+
+    fn on_event(&mut self, ev: &Event, cx: &mut Context<'_>) {
+        let Payload::Sip(m) = &ev.payload else { return };
+        let Some(class) = m.method.as_deref().and_then(Class::of) else {
+            return;
+        };
+        let now = cx.now();
+        let peer = (m.dst.ip(), m.src.port(), m.dst.port(), m.transport);
+        let c = self
+            .sources
+            .get_or_insert_with((m.src.ip(), class), now, || Counter::new(now.secs(), peer));
+        c.add(now.secs());
+        c.peer = peer;
+        let peer = (m.src.ip(), m.src.port(), m.dst.port(), m.transport);
+        let c = self
+            .targets
+            .get_or_insert_with((m.dst.ip(), class), now, || Counter::new(now.secs(), peer));
+        c.add(now.secs());
+        c.peer = peer;
+        c.vote(m.src.ip());
+    }
+
+    fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
+        self.sources.expire(now);
+        self.targets.expire(now);
+        let cfg = self.cfg.clone();
+        // Sources first, so that a target knows whether its flood is a flooding source's.
+        let mut raised = Vec::new();
+        for scope in [Scope::Source, Scope::Target] {
+            let (table, min_rate) = match scope {
+                Scope::Source => (&mut self.sources, cfg.min_rate),
+                Scope::Target => (&mut self.targets, cfg.min_rate_target),
+            };
+            let mut changes = Vec::new();
+            for (key, c) in table.iter_mut() {
+                for ch in Self::judge(c, now, min_rate, &cfg) {
+                    changes.push((*key, ch));
+                }
+            }
+            // The table's order is a hash order: sort, so that the output is the same on every run.
+            changes.sort_by_key(|(key, _)| *key);
+            for (key, ch) in changes {
+                let covered = scope == Scope::Target && {
+                    let t = self.targets.get(&key);
+                    t.and_then(|c| c.candidate.filter(|_| c.votes > 0))
+                        .and_then(|src| self.sources.get(&(src, key.1)))
+                        .is_some_and(|s| s.episode.is_some())
+                };
+                let table = match scope {
+                    Scope::Source => &mut self.sources,
+                    Scope::Target => &mut self.targets,
+                };
+                let Some(c) = table.get(&key) else { continue };
+                match ch {
+                    Change::Started { start_sec, total, peak } => {
+                        if covered {
+                            if let Some(ep) = table.get_mut(&key, now).and_then(|c| c.episode.as_mut()) {
+                                ep.covered = true;
+                            }
+                            continue;
+                        }
+                        let secs = cfg.min_secs;
+                        let severity = if peak >= cfg.severity_high_rate {
+                            Severity::High
+                        } else {
+                            Severity::Medium
+                        };
+                        raised.push(
+                            Self::alert(scope, key, c, start_sec, "started", now)
+                                .severity(severity)
+                                .evidence("rate", Value::F64(total as f64 / secs as f64))
+                                .evidence("peak_rate", Value::U64(peak))
+                                .evidence("requests", Value::U64(total))
+                                .evidence("duration_secs", Value::U64(secs)),
+                        );
+                    }
+                    Change::Ended(ep, end_sec) => {
+                        if ep.covered {
+                            continue;
+                        }
+                        let secs = end_sec.saturating_sub(ep.start_sec).max(1);
+                        raised.push(
+                            Self::alert(scope, key, c, ep.start_sec, "ended", now)
+                                .evidence("rate", Value::F64(ep.total as f64 / secs as f64))
+                                .evidence("peak_rate", Value::U64(ep.peak))
+                                .evidence("requests", Value::U64(ep.total))
+                                .evidence("duration_secs", Value::U64(secs)),
+                        );
+                    }
+                }
+            }
+        }
+        for a in raised {
+            cx.raise(a);
+        }
+    }
+
+    fn tables(&self) -> Vec<(&'static str, TableStats)> {
+        vec![("sources", self.sources.stats()), ("targets", self.targets.stats())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{Scenario, Sip};
+
+    const PBX: &str = "10.0.0.1:5060";
+
+    /// `rate` requests a second of `method` from `src` to `dst` for `secs` seconds from `at_s`.
+    fn flood(s: &mut Scenario, method: &str, src: &str, dst: &str, at_s: u64, secs: u64, rate: u64) {
+        for i in 0..secs * rate {
+            let ms = at_s * 1000 + i * 1000 / rate;
+            s.at_ms(ms, Sip::request(method, src, dst).call(&format!("c{i}")).payload());
+        }
+    }
+
+    fn text(a: &Alert, k: &str) -> Option<String> {
+        match a.evidence.get(k) {
+            Some(Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_sustained_invite_flood_starts_and_ends_one_episode() {
+        let mut s = Scenario::new();
+        flood(&mut s, "INVITE", "10.77.0.66:5070", PBX, 1, 5, 400);
+        // Something later, so that the quiet seconds after the flood are judged.
+        s.at_ms(20_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        let (a, b) = (&alerts[0], &alerts[1]);
+        assert_eq!(a.src_ip, Some("10.77.0.66".parse().unwrap()));
+        assert_eq!(a.dest_ip, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(text(a, "phase").as_deref(), Some("started"));
+        assert_eq!(text(a, "method").as_deref(), Some("INVITE"));
+        assert_eq!(text(a, "scope").as_deref(), Some("source"));
+        assert_eq!(a.evidence.get("peak_rate"), Some(&Value::U64(400)));
+        assert_eq!(a.evidence.get("duration_secs"), Some(&Value::U64(3)));
+        assert_eq!(text(b, "phase").as_deref(), Some("ended"));
+        assert_eq!(b.evidence.get("requests"), Some(&Value::U64(2000)));
+        assert_eq!(b.evidence.get("duration_secs"), Some(&Value::U64(5)));
+        assert_ne!(a.key, b.key);
+    }
+
+    #[test]
+    fn a_short_burst_or_a_slow_stream_is_quiet() {
+        let mut s = Scenario::new();
+        flood(&mut s, "REGISTER", "10.77.0.66:5070", PBX, 1, 2, 400);
+        flood(&mut s, "REGISTER", "10.0.0.11:5060", PBX, 10, 20, 40);
+        s.at_ms(60_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        assert!(s.run(SipFlood::new(&Config::default())).is_empty());
+    }
+
+    #[test]
+    fn acks_are_not_counted_and_methods_are_counted_apart() {
+        let mut s = Scenario::new();
+        flood(&mut s, "ACK", "10.77.0.66:5070", PBX, 1, 5, 400);
+        flood(&mut s, "INVITE", "10.77.0.66:5070", PBX, 10, 5, 30);
+        flood(&mut s, "OPTIONS", "10.77.0.66:5070", PBX, 10, 5, 30);
+        s.at_ms(60_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        assert!(s.run(SipFlood::new(&Config::default())).is_empty());
+    }
+
+    #[test]
+    fn a_spoofed_flood_is_seen_per_target_and_costs_a_capped_table() {
+        let mut s = Scenario::new();
+        for i in 0..5_000u64 {
+            let [_, a, b, c] = u32::try_from(i).unwrap().to_be_bytes();
+            let src = format!("172.{a}.{b}.{c}:5060");
+            s.at_ms(1_000 + i, Sip::request("INVITE", &src, PBX).payload());
+        }
+        s.at_ms(20_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        let cfg = Config { max_sources: 100, ..Config::default() };
+        let alerts = s.run(SipFlood::new(&cfg));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        assert_eq!(text(&alerts[0], "scope").as_deref(), Some("target"));
+        assert_eq!(alerts[0].src_ip, None);
+        assert_eq!(alerts[0].dest_ip, Some("10.0.0.1".parse().unwrap()));
+
+        let mut d = SipFlood::new(&cfg);
+        let mut out = Vec::new();
+        for i in 0..5_000u32 {
+            let [_, a, b, c] = i.to_be_bytes();
+            let ts = PacketTime::from_secs(10 + u64::from(i) / 1000);
+            let src = format!("172.{a}.{b}.{c}:5060");
+            let ev = Event { seq: u64::from(i), ts, payload: Sip::request("INVITE", &src, PBX).payload() };
+            let mut cx = Context::new(ts, &mut out);
+            d.on_event(&ev, &mut cx);
+        }
+        let t = d.sources.stats();
+        assert!(t.len <= t.cap && t.evicted > 0, "{t:?}");
+    }
+
+    #[test]
+    fn a_single_source_flood_is_one_alert_not_one_per_view() {
+        let mut s = Scenario::new();
+        flood(&mut s, "REGISTER", "10.77.0.66:5071", PBX, 1, 5, 400);
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(text(&alerts[0], "scope").as_deref(), Some("source"));
+        assert_eq!(text(&alerts[0], "method").as_deref(), Some("REGISTER"));
+    }
+
+    #[test]
+    fn a_second_episode_after_a_pause_is_reported_again() {
+        let mut s = Scenario::new();
+        flood(&mut s, "OPTIONS", "10.77.0.66:5070", PBX, 1, 4, 100);
+        flood(&mut s, "OPTIONS", "10.77.0.66:5070", PBX, 30, 4, 100);
+        s.at_ms(60_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        let cfg = crate::config::Config::default();
+        let alerts = s.run_with(&cfg, vec![Box::new(SipFlood::new(&Config::default()))]);
+        let phases: Vec<_> = alerts.iter().filter_map(|a| text(a, "phase")).collect();
+        assert_eq!(phases, ["started", "ended", "started", "ended"], "{alerts:#?}");
+    }
+}
