@@ -155,6 +155,9 @@ pub struct SipSeen {
     pub path: Vec<IpAddr>,
     /// Number of Via headers (hops the message went through).
     pub via_count: u16,
+    /// The branch parameter of the top Via: the transaction, which a retransmission repeats (RFC 3261
+    /// §17.1.1.3, §17.2.3).
+    pub branch: Option<Box<str>>,
 }
 
 /// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS

@@ -98,6 +98,7 @@ impl Sip {
             contact_addr: None,
             via_addr: None,
             via_count: 1,
+            branch: None,
             path: Vec::new(),
         })
     }
@@ -157,6 +158,12 @@ impl Sip {
             algorithm: algorithm.map(Into::into),
             qop: qop.map(Into::into),
         }));
+        self
+    }
+
+    /// The top Via's branch (the transaction).
+    pub fn branch(mut self, b: &str) -> Self {
+        self.0.branch = Some(b.into());
         self
     }
 

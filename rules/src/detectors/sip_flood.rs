@@ -13,6 +13,10 @@
 //!   alert, `phase = "ended"`, with the total requests, the duration and the peak rate. An episode still
 //!   running at the end of input has no follow-up.
 //!
+//! A retransmission (a request from the same source, of the same method class, with the top Via branch of
+//! a request seen in the last [`TRANSACTION_SECS`]) is the same request again, not a new one, and is not
+//! counted: a client retransmitting into a lossy path is not flooding.
+//!
 //! The suppression key holds the episode's start second and the phase, so the start and end of one episode, and later
 //! episodes, all go out. A target episode whose requests come mostly from one source that is itself in an
 //! episode of the same method is that source's flood seen from the other side, and is not reported again
@@ -30,7 +34,9 @@
 //! The two views are [`BoundedMap`]s (`max_sources`, `max_targets`): a flood from a million spoofed sources
 //! fills the source table to its cap, evicts the least recently seen eighth at a time (counted), and is
 //! still seen whole by the per-target view, which costs one entry per target. Keys idle for `idle_secs` are
-//! forgotten.
+//! forgotten. The recent transactions (source, branch, method class) are a third, `max_transactions`, each
+//! branch cut to the worker's field length; a flood of distinct branches evicts the oldest, and the worst a
+//! full table does is count a late retransmission once more.
 //!
 //! # Severity
 //! **Medium**: a flood degrades service but is loud and leaves no foothold. `severity_high_rate`
@@ -61,6 +67,9 @@ pub const META: Meta = Meta {
     signature: "SIP request flood: one method above a rate for several seconds",
 };
 
+/// How long a transaction's branch is remembered to recognise retransmissions: 64*T1, the client
+/// transaction timeout (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F).
+pub const TRANSACTION_SECS: u64 = 32;
 /// Most seconds judged at once after a gap in the capture: past `min_secs + end_secs` (each at most this
 /// long, see [`Config`]) more silent seconds change nothing.
 pub const MAX_CATCH_UP_SECS: u64 = 64;
@@ -87,6 +96,8 @@ pub struct Config {
     pub max_targets: usize,
     /// Keys idle this long are forgotten.
     pub idle_secs: u64,
+    /// Cap on recent transactions remembered to recognise retransmissions.
+    pub max_transactions: usize,
 }
 
 impl Default for Config {
@@ -101,6 +112,7 @@ impl Default for Config {
             max_sources: 65_536,
             max_targets: 16_384,
             idle_secs: 120,
+            max_transactions: 32_768,
         }
     }
 }
@@ -237,6 +249,8 @@ pub struct SipFlood {
     cfg: Config,
     sources: BoundedMap<(IpAddr, Class), Counter>,
     targets: BoundedMap<(IpAddr, Class), Counter>,
+    /// Recent transactions: (source, top Via branch, method class).
+    transactions: BoundedMap<(IpAddr, Box<str>, Class), ()>,
 }
 
 impl SipFlood {
@@ -249,6 +263,10 @@ impl SipFlood {
         Self {
             sources: BoundedMap::new(cfg.max_sources, idle),
             targets: BoundedMap::new(cfg.max_targets, idle),
+            transactions: BoundedMap::new(
+                cfg.max_transactions,
+                Duration::from_secs(TRANSACTION_SECS),
+            ),
             cfg,
         }
     }
@@ -352,6 +370,17 @@ impl Detector for SipFlood {
             return;
         };
         let now = cx.now();
+        if let Some(branch) = &m.branch {
+            let key = (m.src.ip(), branch.clone(), class);
+            let fresh = self
+                .transactions
+                .last_seen(&key)
+                .is_some_and(|t| now.since(t) <= Duration::from_secs(TRANSACTION_SECS));
+            if fresh {
+                return;
+            }
+            self.transactions.insert(key, (), now);
+        }
         let peer = (m.dst.ip(), m.src.port(), m.dst.port(), m.transport);
         let c = self
             .sources
@@ -370,6 +399,7 @@ impl Detector for SipFlood {
     fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
         self.sources.expire(now);
         self.targets.expire(now);
+        self.transactions.expire(now);
         let cfg = self.cfg.clone();
         // Sources first, so that a target knows whether its flood is a flooding source's.
         let mut raised = Vec::new();
@@ -443,7 +473,11 @@ impl Detector for SipFlood {
     }
 
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
-        vec![("sources", self.sources.stats()), ("targets", self.targets.stats())]
+        vec![
+            ("sources", self.sources.stats()),
+            ("targets", self.targets.stats()),
+            ("transactions", self.transactions.stats()),
+        ]
     }
 }
 
@@ -489,6 +523,23 @@ mod tests {
         assert_eq!(b.evidence.get("requests"), Some(&Value::U64(2000)));
         assert_eq!(b.evidence.get("duration_secs"), Some(&Value::U64(5)));
         assert_ne!(a.key, b.key);
+    }
+
+    #[test]
+    fn retransmissions_are_not_new_requests() {
+        let mut s = Scenario::new();
+        // 100 INVITEs a second for 5 s, each sent 4 times (Timer A doubling squeezed into one second), and
+        // the same branch later by another source, which is its own request.
+        for i in 0..500u64 {
+            for r in 0..4u64 {
+                let m = Sip::request("INVITE", "10.0.0.11:5060", PBX).branch(&format!("z9hG4bK{i}"));
+                s.at_ms(1_000 + i * 10 + r, m.payload());
+            }
+        }
+        let cfg = Config { min_rate: 150, ..Config::default() };
+        assert!(s.run(SipFlood::new(&cfg)).is_empty());
+        let cfg = Config { min_rate: 90, ..Config::default() };
+        assert_eq!(s.run(SipFlood::new(&cfg)).len(), 1);
     }
 
     #[test]

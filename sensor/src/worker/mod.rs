@@ -188,6 +188,7 @@ fn sip_seen(
             .via_top()
             .and_then(|v| socket_addr(v.sent_by().host, v.sent_by().port)),
         via_count: u16::try_from(m.via_count()).unwrap_or(u16::MAX),
+        branch: m.via_top().and_then(|v| v.branch()).map(cut),
         path: sip_path(m),
     })
 }
