@@ -37,6 +37,8 @@ pub enum Payload {
     TcpRefused(TcpConn),
     /// A SIP message (over UDP, or framed from a TCP stream).
     Sip(Box<SipSeen>),
+    /// A datagram to or from a SIP port that does not parse as SIP.
+    SipMalformed(Box<SipMalformedSeen>),
     /// A new RTP stream: a source (address, port, SSRC) to a destination, confirmed over a few packets.
     RtpStart(Box<RtpStart>),
     /// An RTP stream ended (idle, evicted, or end of input), with its figures.
@@ -158,6 +160,19 @@ pub struct SipSeen {
     /// The branch parameter of the top Via: the transaction, which a retransmission repeats (RFC 3261
     /// §17.1.1.3, §17.2.3).
     pub branch: Option<Box<str>>,
+}
+
+/// A SIP message that did not parse: who sent it and why it failed, nothing of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipMalformedSeen {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Transport.
+    pub transport: SipTransport,
+    /// The parse error's kind (`truncated`, `invalid`, `limit-exceeded`, ...).
+    pub kind: Box<str>,
 }
 
 /// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS
@@ -605,11 +620,13 @@ pub enum EventKind {
     Rtcp = 5,
     /// [`Payload::Tls`].
     Tls = 6,
+    /// [`Payload::SipMalformed`].
+    SipMalformed = 7,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Arp,
         EventKind::TcpHandshake,
         EventKind::Clock,
@@ -617,6 +634,7 @@ impl EventKind {
         EventKind::Rtp,
         EventKind::Rtcp,
         EventKind::Tls,
+        EventKind::SipMalformed,
     ];
 
     /// Lower-case name, for counters.
@@ -629,6 +647,7 @@ impl EventKind {
             EventKind::Rtp => "rtp",
             EventKind::Rtcp => "rtcp",
             EventKind::Tls => "tls",
+            EventKind::SipMalformed => "sip_malformed",
         }
     }
 }
@@ -647,6 +666,7 @@ impl Payload {
             Payload::RtpStart(_) | Payload::RtpEnd(_) => EventKind::Rtp,
             Payload::Rtcp(_) => EventKind::Rtcp,
             Payload::Tls(_) => EventKind::Tls,
+            Payload::SipMalformed(_) => EventKind::SipMalformed,
         }
     }
 }

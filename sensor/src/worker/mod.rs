@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use callguard_parsers::ErrorKind;
 use callguard_parsers::link::{self, LinkType, Net, Transport};
 use callguard_rules::event::{
-    ArpSeen, AuthSeen, CodecSeen, Event, MediaSeen, Payload, SdpSeen, SipSeen, SipTransport,
-    TcpConn,
+    ArpSeen, AuthSeen, CodecSeen, Event, MediaSeen, Payload, SdpSeen, SipMalformedSeen, SipSeen,
+    SipTransport, TcpConn,
 };
 use callguard_rules::time::PacketTime;
 
@@ -191,6 +191,19 @@ fn sip_seen(
         branch: m.via_top().and_then(|v| v.branch()).map(cut),
         path: sip_path(m),
     })
+}
+
+/// The name of a parse error's kind, as malformed-SIP events carry it.
+fn error_kind_name(k: ErrorKind) -> &'static str {
+    use ErrorKind as K;
+    match k {
+        K::Incomplete { .. } => "incomplete",
+        K::Truncated => "truncated",
+        K::Invalid => "invalid",
+        K::LimitExceeded => "limit-exceeded",
+        K::Unsupported => "unsupported",
+        _ => "other",
+    }
 }
 
 /// Addresses kept of one message's path (Via and Record-Route hops).
@@ -964,7 +977,19 @@ impl Worker {
                     });
                 }
             }
-            Err(_) => self.counters.malformed(callguard_parsers::Layer::Sip),
+            Err(e) => {
+                self.counters.malformed(callguard_parsers::Layer::Sip);
+                out.push(Event {
+                    seq,
+                    ts,
+                    payload: Payload::SipMalformed(Box::new(SipMalformedSeen {
+                        src,
+                        dst,
+                        transport: SipTransport::Udp,
+                        kind: error_kind_name(e.kind).into(),
+                    })),
+                });
+            }
         }
     }
 
