@@ -70,9 +70,6 @@ pub const META: Meta = Meta {
 /// How long a transaction's branch is remembered to recognise retransmissions: 64*T1, the client
 /// transaction timeout (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F).
 pub const TRANSACTION_SECS: u64 = 32;
-/// Most seconds judged at once after a gap in the capture: past `min_secs + end_secs` (each at most this
-/// long, see [`Config`]) more silent seconds change nothing.
-pub const MAX_CATCH_UP_SECS: u64 = 64;
 
 /// Settings, `[detectors.sip-flood]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -275,9 +272,15 @@ impl SipFlood {
     fn judge(c: &mut Counter, now: PacketTime, min_rate: u64, cfg: &Config) -> Vec<Change> {
         let mut out = Vec::new();
         let cur = now.secs();
-        let from = c.judged + 1;
-        let from = from.max(cur.saturating_sub(MAX_CATCH_UP_SECS));
-        for s in from..cur {
+        let mut s = c.judged + 1;
+        while s < cur {
+            if c.episode.is_none() && c.run == 0 {
+                // Nothing in progress: silent seconds change nothing, go to the next second with requests.
+                match c.secs.iter().map(|(t, _)| *t).filter(|t| *t >= s && *t < cur).min() {
+                    Some(t) => s = t,
+                    None => break,
+                }
+            }
             let n = c.count(s);
             let flooding = n >= min_rate;
             if let Some(ep) = &mut c.episode {
@@ -318,6 +321,7 @@ impl SipFlood {
                 c.run_total = 0;
                 c.run_peak = 0;
             }
+            s += 1;
         }
         c.judged = c.judged.max(cur.saturating_sub(1));
         out
@@ -397,8 +401,6 @@ impl Detector for SipFlood {
     }
 
     fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
-        self.sources.expire(now);
-        self.targets.expire(now);
         self.transactions.expire(now);
         let cfg = self.cfg.clone();
         // Sources first, so that a target knows whether its flood is a flooding source's.
@@ -467,6 +469,9 @@ impl Detector for SipFlood {
                 }
             }
         }
+        // Expired only once judged: a flood followed by silence longer than `idle_secs` still ends.
+        self.sources.expire(now);
+        self.targets.expire(now);
         for a in raised {
             cx.raise(a);
         }
@@ -507,8 +512,8 @@ mod tests {
     fn a_sustained_invite_flood_starts_and_ends_one_episode() {
         let mut s = Scenario::new();
         flood(&mut s, "INVITE", "10.77.0.66:5070", PBX, 1, 5, 400);
-        // Something later, so that the quiet seconds after the flood are judged.
-        s.at_ms(20_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        // Something much later (past `idle_secs`), so that the quiet seconds after the flood are judged.
+        s.at_ms(300_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
         let alerts = s.run(SipFlood::new(&Config::default()));
         assert_eq!(alerts.len(), 2, "{alerts:#?}");
         let (a, b) = (&alerts[0], &alerts[1]);
