@@ -116,16 +116,22 @@ impl ScannerUserAgent {
         }
     }
 
-    /// The signature `value` matches, if any.
+    /// The signature `value` matches, if any. Compares ASCII case-insensitively in place: no copy per
+    /// message.
     fn tool<'a>(&'a self, value: &str) -> Option<&'a str> {
-        let v = value.trim().to_ascii_lowercase();
+        let v = value.trim().as_bytes();
+        let contains = |t: &str| v.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t.as_bytes()));
         CONTAINS
             .iter()
             .copied()
-            .find(|t| v.contains(t))
-            .or_else(|| PREFIX.iter().copied().find(|t| v.starts_with(t)))
-            .or_else(|| EXACT.iter().copied().find(|t| v == *t))
-            .or_else(|| self.extra.iter().map(String::as_str).find(|t| v.contains(t)))
+            .find(|t| contains(t))
+            .or_else(|| {
+                PREFIX.iter().copied().find(|t| {
+                    v.get(..t.len()).is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))
+                })
+            })
+            .or_else(|| EXACT.iter().copied().find(|t| v.eq_ignore_ascii_case(t.as_bytes())))
+            .or_else(|| self.extra.iter().map(String::as_str).find(|t| contains(t)))
     }
 }
 
