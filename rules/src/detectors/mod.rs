@@ -52,6 +52,8 @@ detectors![
     third_party_teardown::ThirdPartyTeardown,
     media_redirect::MediaRedirect,
     syn_flood::SynFlood,
+    sip_bruteforce::SipBruteforce,
+    bruteforce_success::BruteforceSuccess,
 ];
 
 #[cfg(test)]
