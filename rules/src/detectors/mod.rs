@@ -54,6 +54,7 @@ detectors![
     syn_flood::SynFlood,
     sip_bruteforce::SipBruteforce,
     bruteforce_success::BruteforceSuccess,
+    extension_enumeration::ExtensionEnumeration,
 ];
 
 #[cfg(test)]
