@@ -55,6 +55,7 @@ detectors![
     sip_bruteforce::SipBruteforce,
     bruteforce_success::BruteforceSuccess,
     extension_enumeration::ExtensionEnumeration,
+    sip_scan::SipScan,
 ];
 
 #[cfg(test)]
