@@ -20,6 +20,9 @@
 //! # Distinct passwords
 //! The sensor never copies the digest response (see `weak-auth`), so the number of distinct passwords tried
 //! is not visible: the evidence gives the number of failed attempts, which for svcrack is one per password.
+//! A keyed hash of the response would not tell more: the response covers the server's nonce, and guessers
+//! fetch a fresh challenge per guess (svcrack does), so every attempt hashes differently whatever the
+//! password; only retransmissions would repeat, and the pairing already counts one outcome per request.
 //!
 //! # Severity
 //! **Medium**: guessing is under way; `bruteforce-success` (5002) raises High when a guess works.
@@ -346,7 +349,8 @@ mod tests {
     fn guess(s: &mut Scenario, at: u64, src: &str, call: &str, user: &str, answer: u16) {
         s.at_ms(at, Sip::request("REGISTER", src, PBX).call(call).payload());
         s.at_ms(at + 1, Sip::response(401, "REGISTER", PBX, src).call(call).payload());
-        s.at_ms(at + 2, Sip::request("REGISTER", src, PBX).call(call).cseq(2).digest(user, None, Some("auth")).payload());
+        let with_credentials = Sip::request("REGISTER", src, PBX).call(call).cseq(2);
+        s.at_ms(at + 2, with_credentials.digest(user, None, Some("auth")).payload());
         s.at_ms(at + 3, Sip::response(answer, "REGISTER", PBX, src).call(call).cseq(2).payload());
     }
 

@@ -13,9 +13,9 @@
 //! a scanner probing a subnet gets silence (no host, no listener: ICMP, or nothing) and the odd 404.
 //!
 //! # Bounds
-//! At most `max_sources` sources, each remembering at most [`MAX_TARGETS_PER_SOURCE`] targets (48 bytes each):
-//! a sweep from a million spoofed sources costs at most `max_sources` × 6 KiB (48 MiB by default) and evicts the least recently
-//! seen sources (the eviction counter says so).
+//! At most `max_sources` sources, each remembering at most [`MAX_TARGETS_PER_SOURCE`] targets (48 bytes
+//! each): a sweep from a million spoofed sources costs at most `max_sources` × 6 KiB (48 MiB by default)
+//! and evicts the least recently seen sources (the eviction counter says so).
 //!
 //! # Evidence
 //! `targets` (distinct targets judged), `distinct_hosts`, `unanswered`, `rejected`, `engaged`, `method` (of
@@ -196,7 +196,9 @@ impl Detector for SipScan {
             let judged: Vec<&Target> = s.targets.iter().filter(|t| now.since(t.at) >= grace).collect();
             let n = judged.len() as u64;
             let count = |a: Answer| judged.iter().filter(|t| t.answer == a).count() as u64;
-            let (unanswered, rejected, engaged) = (count(Answer::None), count(Answer::Rejected), count(Answer::Engaged));
+            let unanswered = count(Answer::None);
+            let rejected = count(Answer::Rejected);
+            let engaged = count(Answer::Engaged);
             if n < self.cfg.min_targets || engaged as f64 > self.cfg.max_engaged_ratio * n as f64 {
                 // Not yet (probes too recent), or not a scan so far: judge again next second.
                 self.hot.push(src);
