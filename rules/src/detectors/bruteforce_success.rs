@@ -158,6 +158,7 @@ impl Detector for BruteforceSuccess {
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
         vec![
             ("pending", self.outcomes.stats()),
+            ("requests", self.outcomes.first_stats()),
             ("sources", self.sources.stats()),
             ("accounts", self.accounts.stats()),
         ]

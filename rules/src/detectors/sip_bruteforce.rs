@@ -5,7 +5,9 @@
 //! `Proxy-Authorization`) answered 401, 407 or 403 by the server it was sent to. Requests and answers are
 //! paired by (sender, Call-ID, CSeq number, method) in a bounded table of pending requests that forgets
 //! them after the transaction timeout ([`PENDING_SECS`]); the answer must come from the request's
-//! destination back to its sender. A 401 or 407 to a request *without* credentials is the normal digest
+//! destination back to its sender. A copy of the request relayed by a proxy (the same Call-ID, CSeq and
+//! method first seen from another address) is the same attempt: it counts once, for its first sender, so
+//! a proxy never adds up its users' failures as its own. A 401 or 407 to a request *without* credentials is the normal digest
 //! challenge (RFC 3261 §22.2) and is never counted, so a registration flood without credentials or a
 //! phone's challenge-then-success registration stays quiet.
 //!
@@ -129,12 +131,15 @@ type PendingKey = (IpAddr, Box<str>, u32, Box<str>);
 #[derive(Debug)]
 pub(crate) struct AuthOutcomes {
     pending: BoundedMap<PendingKey, Attempt>,
+    /// The first sender of each recent request with credentials, to recognise copies relayed by a proxy.
+    first: BoundedMap<(Box<str>, u32, Box<str>), IpAddr>,
 }
 
 impl AuthOutcomes {
     /// A table of at most `cap` pending requests.
     pub(crate) fn new(cap: usize) -> Self {
-        Self { pending: BoundedMap::new(cap, Duration::from_secs(PENDING_SECS)) }
+        let idle = Duration::from_secs(PENDING_SECS);
+        Self { pending: BoundedMap::new(cap, idle), first: BoundedMap::new(cap, idle) }
     }
 
     /// Notes a request with credentials, or returns the outcome a final answer gives to one.
@@ -142,6 +147,14 @@ impl AuthOutcomes {
         if let Some(method) = &m.method {
             let auth = m.auth.as_ref()?;
             let user = auth.username.clone().or_else(|| m.to_user.clone()).unwrap_or_default();
+            // A copy relayed by a proxy (the same request seen first from another address) is the same
+            // attempt: only its first sender is the guesser, and a proxy must not add up its users' failures.
+            let request = (m.call_id.clone(), m.cseq, method.clone());
+            match self.first.get(&request) {
+                Some(first) if *first != m.src.ip() => return None,
+                Some(_) => {}
+                None => self.first.insert(request, m.src.ip(), now),
+            }
             let key = (m.src.ip(), m.call_id.clone(), m.cseq, method.clone());
             let attempt = Attempt { src: m.src, dst: m.dst, user, method: method.clone(), transport: m.transport };
             self.pending.insert(key, attempt, now);
@@ -167,10 +180,15 @@ impl AuthOutcomes {
 
     pub(crate) fn expire(&mut self, now: PacketTime) {
         self.pending.expire(now);
+        self.first.expire(now);
     }
 
     pub(crate) fn stats(&self) -> TableStats {
         self.pending.stats()
+    }
+
+    pub(crate) fn first_stats(&self) -> TableStats {
+        self.first.stats()
     }
 }
 
@@ -331,6 +349,7 @@ impl Detector for SipBruteforce {
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
         vec![
             ("pending", self.outcomes.stats()),
+            ("requests", self.outcomes.first_stats()),
             ("sources", self.sources.stats()),
             ("accounts", self.accounts.stats()),
         ]
@@ -412,6 +431,29 @@ mod tests {
             s.at_ms(i, Sip::response(403, "REGISTER", "10.77.0.9:5060", ATTACKER).call(&call).payload());
         }
         assert!(s.run(SipBruteforce::new(&Config::default())).is_empty());
+    }
+
+    #[test]
+    fn failures_relayed_by_a_proxy_count_once_for_the_phone() {
+        const PROXY: &str = "10.77.0.5:5060";
+        let mut s = Scenario::new();
+        for i in 0..9u64 {
+            let call = format!("c{i}");
+            let req = || Sip::request("REGISTER", ATTACKER, PROXY).call(&call).cseq(2);
+            s.at_ms(i * 10, req().digest("1001", None, Some("auth")).payload());
+            // The proxy relays it to the registrar, which refuses; the proxy relays the answer back.
+            let mut relayed = req().digest("1001", None, Some("auth")).seen();
+            relayed.src = PROXY.parse().unwrap();
+            relayed.dst = PBX.parse().unwrap();
+            s.at_ms(i * 10 + 1, Payload::Sip(Box::new(relayed)));
+            s.at_ms(i * 10 + 2, Sip::response(403, "REGISTER", PBX, PROXY).call(&call).cseq(2).payload());
+            s.at_ms(i * 10 + 3, Sip::response(403, "REGISTER", PROXY, ATTACKER).call(&call).cseq(2).payload());
+        }
+        let alerts = s.run(SipBruteforce::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].src_ip, Some("10.77.0.66".parse().unwrap()));
+        assert_eq!(alerts[0].dest_ip, Some("10.77.0.5".parse().unwrap()));
+        assert_eq!(alerts[0].evidence.get("failures"), Some(&Value::U64(5)));
     }
 
     #[test]
