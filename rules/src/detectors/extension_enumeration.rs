@@ -14,6 +14,11 @@
 //! gate keeps a proxy or SBC that relays many phones' registrations quiet: its users exist, so they are
 //! challenged and then accepted, never "not found".
 //!
+//! Behind a proxy the same answer crosses two hops (server to proxy, proxy to prober). The first sender of
+//! each request (Call-ID, CSeq, method) is remembered for the transaction timeout ([`RELAY_SECS`]); an
+//! answer counts only on its way to that sender, so the proxy is never taken for the prober. An answer to a
+//! request the sensor did not see (asymmetric capture) counts as it is.
+//!
 //! # Evidence
 //! `users` (distinct users rejected), `not_found`, `challenged` (401/407), `forbidden` (403), `method` (of the
 //! answer that crossed the threshold), `sample_users` (the first few tried) and `window_secs`.
@@ -50,6 +55,8 @@ pub const META: Meta = Meta {
 pub const MAX_USERS_PER_PAIR: usize = 256;
 /// Users named in the evidence.
 const SAMPLE_USERS: usize = 8;
+/// How long a request's first sender is remembered: 64*T1, the transaction timeout (RFC 3261 §17.1.1.2).
+pub const RELAY_SECS: u64 = 32;
 /// The methods svwar and its kind probe with.
 const PROBE_METHODS: [&str; 4] = ["REGISTER", "INVITE", "OPTIONS", "SUBSCRIBE"];
 
@@ -68,11 +75,13 @@ pub struct Config {
     pub min_not_found: u64,
     /// Cap on tracked (source, server) pairs.
     pub max_pairs: usize,
+    /// Cap on requests remembered to tell the prober from a relaying proxy.
+    pub max_requests: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { enabled: true, window_secs: 60, min_users: 10, min_not_found: 5, max_pairs: 65_536 }
+        Self { enabled: true, window_secs: 60, min_users: 10, min_not_found: 5, max_pairs: 65_536, max_requests: 16_384 }
     }
 }
 
@@ -114,13 +123,20 @@ pub struct ExtensionEnumeration {
     cfg: Config,
     window: Duration,
     pairs: BoundedMap<(IpAddr, IpAddr), Pair>,
+    /// The first sender of each recent probe-method request: (Call-ID, CSeq number, method).
+    requests: BoundedMap<(Box<str>, u32, Box<str>), IpAddr>,
 }
 
 impl ExtensionEnumeration {
     /// A detector with these settings.
     pub fn new(cfg: &Config) -> Self {
         let window = Duration::from_secs(cfg.window_secs.max(1));
-        Self { cfg: cfg.clone(), window, pairs: BoundedMap::new(cfg.max_pairs, window) }
+        Self {
+            cfg: cfg.clone(),
+            window,
+            pairs: BoundedMap::new(cfg.max_pairs, window),
+            requests: BoundedMap::new(cfg.max_requests, Duration::from_secs(RELAY_SECS)),
+        }
     }
 }
 
@@ -135,6 +151,16 @@ impl Detector for ExtensionEnumeration {
 
     fn on_event(&mut self, ev: &Event, cx: &mut Context<'_>) {
         let Payload::Sip(m) = &ev.payload else { return };
+        let now = cx.now();
+        if let Some(method) = &m.method {
+            if PROBE_METHODS.iter().any(|p| method.eq_ignore_ascii_case(p)) {
+                let request = (m.call_id.clone(), m.cseq, method.clone());
+                if self.requests.get(&request).is_none() {
+                    self.requests.insert(request, m.src.ip(), now);
+                }
+            }
+            return;
+        }
         let Some(status) = m.status else { return };
         let (not_found, challenged, forbidden) = match status {
             404 | 484 | 604 => (1, 0, 0),
@@ -146,7 +172,11 @@ impl Detector for ExtensionEnumeration {
             return;
         }
         let Some(user) = &m.to_user else { return };
-        let now = cx.now();
+        let request = (m.call_id.clone(), m.cseq, m.cseq_method.clone());
+        if self.requests.get(&request).is_some_and(|first| *first != m.dst.ip()) {
+            // A hop between servers: the prober gets its copy next.
+            return;
+        }
         // The answer goes from the server back to the prober.
         let (src, server) = (m.dst, m.src);
         let window = self.window;
@@ -189,10 +219,11 @@ impl Detector for ExtensionEnumeration {
 
     fn on_tick(&mut self, now: PacketTime, _cx: &mut Context<'_>) {
         self.pairs.expire(now);
+        self.requests.expire(now);
     }
 
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
-        vec![("pairs", self.pairs.stats())]
+        vec![("pairs", self.pairs.stats()), ("requests", self.requests.stats())]
     }
 }
 
@@ -223,6 +254,30 @@ mod tests {
         assert_eq!(a.src_ip, Some("10.77.0.66".parse().unwrap()));
         assert_eq!(a.dest_ip, Some("10.77.0.1".parse().unwrap()));
         assert_eq!(a.evidence.get("users"), Some(&Value::U64(10)));
+    }
+
+    #[test]
+    fn behind_a_proxy_the_prober_is_named_not_the_proxy() {
+        const PROXY: &str = "10.77.0.5:5060";
+        let mut s = Scenario::new();
+        for i in 0..12u64 {
+            let user = format!("{}", 2000 + i);
+            let call = format!("c{user}");
+            let mut req = Sip::request("INVITE", ATTACKER, PROXY).call(&call).seen();
+            req.to_user = Some(user.as_str().into());
+            s.at_ms(i * 10, Payload::Sip(Box::new(req.clone())));
+            req.src = PROXY.parse().unwrap();
+            req.dst = PBX.parse().unwrap();
+            s.at_ms(i * 10 + 1, Payload::Sip(Box::new(req)));
+            let mut a = Sip::response(404, "INVITE", PBX, PROXY).call(&call).seen();
+            a.to_user = Some(user.as_str().into());
+            s.at_ms(i * 10 + 2, Payload::Sip(Box::new(a)));
+            answer(&mut s, i * 10 + 3, 404, "INVITE", PROXY, ATTACKER, &user);
+        }
+        let alerts = s.run(ExtensionEnumeration::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].src_ip, Some("10.77.0.66".parse().unwrap()));
+        assert_eq!(alerts[0].dest_ip, Some("10.77.0.5".parse().unwrap()));
     }
 
     #[test]
