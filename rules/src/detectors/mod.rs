@@ -55,6 +55,10 @@ detectors![
     sip_flood::SipFlood,
     malformed_sip::MalformedSip,
     scanner_user_agent::ScannerUserAgent,
+    sip_bruteforce::SipBruteforce,
+    bruteforce_success::BruteforceSuccess,
+    extension_enumeration::ExtensionEnumeration,
+    sip_scan::SipScan,
 ];
 
 #[cfg(test)]
