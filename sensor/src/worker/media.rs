@@ -502,13 +502,18 @@ impl Media {
             match s.stats.jump(p.sequence()) {
                 Jump::None => {}
                 Jump::Starts => {
-                    // Rare: keep the stream as it is, in case the next packet confirms a restart.
-                    let mut before = s.clone();
-                    before.jump = None;
-                    s.jump = Some(Box::new(PendingJump {
-                        before,
-                        packet: Replay::of(seq, ts, p),
-                    }));
+                    // Rare: keep the stream as it is, in case the next packet confirms a restart. A sender
+                    // that jumps on every packet reuses the one box (no allocation per packet).
+                    let pending = s.jump.take();
+                    let before = s.clone();
+                    let packet = Replay::of(seq, ts, p);
+                    s.jump = Some(match pending {
+                        Some(mut b) => {
+                            *b = PendingJump { before, packet };
+                            b
+                        }
+                        None => Box::new(PendingJump { before, packet }),
+                    });
                 }
                 Jump::Confirms => {
                     if let Some(j) = s.jump.take() {

@@ -163,6 +163,11 @@ fn sip_seen(
     let cseq = m.cseq()?;
     let from = m.from();
     let to = m.to();
+    // Each header parsed once, whatever number of fields it feeds.
+    let contact = m.contact();
+    let via = m.via_top();
+    let sent_by = via.as_ref().map(|v| v.sent_by());
+    let is_sdp = m.is_sdp();
     Some(SipSeen {
         src,
         dst,
@@ -177,18 +182,16 @@ fn sip_seen(
         cseq: cseq.number,
         cseq_method: cut(cseq.method.as_str()),
         user_agent: m.user_agent().or_else(|| m.server()).map(cut),
-        has_sdp: m.is_sdp(),
-        sdp: if m.is_sdp() { sdp_seen(m.body()) } else { None },
+        has_sdp: is_sdp,
+        sdp: if is_sdp { sdp_seen(m.body()) } else { None },
         auth: auth_seen(m),
-        contact_user: m.contact().and_then(|c| c.uri().user().map(cut)),
-        contact_addr: m
-            .contact()
+        contact_user: contact.as_ref().and_then(|c| c.uri().user().map(cut)),
+        contact_addr: contact
+            .as_ref()
             .and_then(|c| socket_addr(c.uri().host()?, c.uri().port())),
-        via_addr: m
-            .via_top()
-            .and_then(|v| socket_addr(v.sent_by().host, v.sent_by().port)),
+        via_addr: sent_by.and_then(|h| socket_addr(h.host, h.port)),
         via_count: u16::try_from(m.via_count()).unwrap_or(u16::MAX),
-        branch: m.via_top().and_then(|v| v.branch()).map(cut),
+        branch: via.as_ref().and_then(|v| v.branch()).map(cut),
         path: sip_path(m),
     })
 }
