@@ -44,7 +44,7 @@ lab_bg() {
 	[[ $ns == cg-* ]] || ns="cg-$ns"
 	local log
 	log="$LAB_TMP/$ns-${#LAB_PIDS[@]}.log"
-	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	ip netns exec "$ns" "$@" >"$log" 2>&1 9>&- &
 	LAB_LAST_PID=$!
 	LAB_PIDS+=("$LAB_LAST_PID")
 	lab_log "started pid $LAB_LAST_PID in $ns: $* (log $log)"
@@ -92,6 +92,16 @@ lab_host() {
 
 # lab_up [gw] : build the network (and cg-gw when asked). Idempotent: tears down leftovers first.
 lab_up() {
+	# One lab at a time on a machine (the namespace names are fixed): wait for whoever holds the lab lock.
+	# The lock is fd 9, released when this script exits; processes started with lab_bg do not inherit it.
+	if [[ -z ${LAB_LOCKED:-} ]]; then
+		exec 9>/tmp/callguard-lab.lock
+		if ! flock -n 9; then
+			lab_log "waiting for the lab lock (/tmp/callguard-lab.lock)"
+			flock -w "${LAB_LOCK_WAIT:-1800}" 9 || { lab_log "lab lock not free after ${LAB_LOCK_WAIT:-1800} s"; exit 1; }
+		fi
+		LAB_LOCKED=1
+	fi
 	[[ -n ${LAB_NSS[*]} || -n $LAB_TMP ]] && lab_down
 	lab_down_quiet
 	LAB_TMP="$(mktemp -d /tmp/cglab.XXXXXX)"
