@@ -41,6 +41,7 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::metrics::{Hub, Snapshot};
 use crate::output::certs::CertInventory;
 use crate::output::tally::MediaTally;
 use crate::stats::Counters;
@@ -74,6 +75,8 @@ pub struct Options {
     pub workers: usize,
     /// Back-pressure or drop.
     pub mode: QueueMode,
+    /// Publish the figures here about once a second (wall time) for `/metrics`.
+    pub metrics: Option<Arc<Hub>>,
 }
 
 /// Where alerts and periodic statistics go.
@@ -119,9 +122,27 @@ pub struct LiveCounters {
     pub kernel_packets: AtomicU64,
     /// Packets the kernel dropped because the ring was full (live only).
     pub kernel_drops: AtomicU64,
+    /// Batches waiting in each worker's queue, as last seen by its dispatcher (a metrics gauge).
+    pub queue_depth: Box<[AtomicU64]>,
 }
 
 impl LiveCounters {
+    /// Counters for a run with `workers` workers.
+    pub fn new(workers: usize) -> LiveCounters {
+        LiveCounters {
+            queue_depth: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+            ..LiveCounters::default()
+        }
+    }
+
+    /// The queue depth of each worker.
+    pub fn queue_depths(&self) -> Vec<u64> {
+        self.queue_depth
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .collect()
+    }
+
     fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
@@ -138,6 +159,8 @@ pub struct DetectorTally {
     pub sid: u32,
     /// Alerts emitted.
     pub count: u64,
+    /// Alerts by severity: high, medium, low.
+    pub severity: [u64; 3],
     /// Alerts per source address (bounded by [`MAX_TALLY_SOURCES`]).
     pub sources: HashMap<IpAddr, u64>,
 }
@@ -337,6 +360,8 @@ struct Dispatcher {
     first_ts: Option<PacketTime>,
     last_ts: PacketTime,
     dead: bool,
+    /// Index of this dispatcher's first worker in [`LiveCounters::queue_depth`] (fanout: one per socket).
+    depth_base: usize,
 }
 
 impl Dispatcher {
@@ -374,6 +399,7 @@ impl Dispatcher {
             first_ts: None,
             last_ts: PacketTime::ZERO,
             dead: false,
+            depth_base: 0,
         }
     }
 
@@ -420,6 +446,9 @@ impl Dispatcher {
         let Some(tx) = self.senders.get(w) else {
             return;
         };
+        if let Some(d) = self.shared.queue_depth.get(self.depth_base + w) {
+            d.store(tx.len() as u64, Ordering::Relaxed);
+        }
         match self.mode {
             QueueMode::Block => {
                 if tx.send(batch).is_err() {
@@ -632,6 +661,10 @@ struct EngineSetup<'a> {
     shared: Arc<LiveCounters>,
     /// Write a `stats` event this often, in packet time (live mode).
     stats_every: Option<Duration>,
+    /// Publish a snapshot here about once a second of wall time.
+    metrics: Option<Arc<Hub>>,
+    /// A live run (for the reports built on the way).
+    live: bool,
 }
 
 fn sorted_tallies(t: &BTreeMap<&'static str, DetectorTally>) -> Vec<(&'static str, DetectorTally)> {
@@ -692,6 +725,12 @@ impl Output<'_> {
                     ..Default::default()
                 });
             t.count += 1;
+            if let Some(n) = t
+                .severity
+                .get_mut(usize::from(a.severity.number()).saturating_sub(1))
+            {
+                *n += 1;
+            }
             if let Some(ip) = a.src_ip
                 && (t.sources.len() < MAX_TALLY_SOURCES || t.sources.contains_key(&ip))
             {
@@ -716,6 +755,8 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         sink,
         shared,
         stats_every,
+        metrics,
+        live,
     } = setup;
     let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut upto = vec![0u64; n];
@@ -730,6 +771,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         certs: CertInventory::default(),
     };
     let mut next_stats: Option<PacketTime> = None;
+    let mut last_publish = Instant::now();
     for batch in rx {
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
@@ -767,30 +809,42 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
                 out.emit(&mut engine);
             }
         }
-        if let Some(every) = stats_every {
+        let stats_due = stats_every.is_some_and(|every| {
             let now = engine.now();
             let due = *next_stats.get_or_insert(now.plus(every));
-            if now >= due && now != PacketTime::ZERO {
+            let due = now >= due && now != PacketTime::ZERO;
+            if due {
                 next_stats = Some(now.plus(every));
-                let mut r = Report {
-                    live: true,
-                    workers: n,
-                    last_ts: now,
-                    ..Report::default()
-                };
-                for c in &latest {
-                    r.counters.merge(c);
-                }
-                r.engine = engine.stats().clone();
-                r.calls = engine.call_stats();
-                r.tables = engine.tables();
-                r.alerts = sorted_tallies(&out.tallies);
-                r.media = out.media.clone();
+            }
+            due
+        });
+        // The metrics snapshot follows the wall clock: it is an output, never an input to detection.
+        let publish_due = metrics.is_some() && last_publish.elapsed() >= PUBLISH_EVERY;
+        if stats_due || publish_due {
+            let mut r = Report {
+                live,
+                workers: n,
+                last_ts: engine.now(),
+                ..Report::default()
+            };
+            for c in &latest {
+                r.counters.merge(c);
+            }
+            r.engine = engine.stats().clone();
+            r.calls = engine.call_stats();
+            r.tables = engine.tables();
+            r.alerts = sorted_tallies(&out.tallies);
+            r.media = out.media.clone();
+            r.packets_read = LiveCounters::get(&shared.packets_read);
+            r.queue_drops = LiveCounters::get(&shared.queue_drops);
+            r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
+            r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
+            if let Some(hub) = metrics.as_ref().filter(|_| publish_due) {
+                hub.publish(Snapshot::of(&r, false));
+                last_publish = Instant::now();
+            }
+            if stats_due {
                 r.certs = out.certs.clone();
-                r.packets_read = LiveCounters::get(&shared.packets_read);
-                r.queue_drops = LiveCounters::get(&shared.queue_drops);
-                r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
-                r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
                 out.write(|s| s.stats(&r));
             }
         }
@@ -809,6 +863,9 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         output_error: out.error,
     }
 }
+
+/// How often the engine thread publishes a metrics snapshot (wall time).
+pub const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 /// The worker and engine threads of one run, and how to feed them.
 struct Stages<'scope> {
@@ -829,6 +886,7 @@ fn start<'scope, 'env>(
     sink: &'env mut dyn AlertSink,
     shared: Arc<LiveCounters>,
     stats_every: Option<Duration>,
+    metrics: Option<Arc<Hub>>,
 ) -> Stages<'scope> {
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
@@ -853,8 +911,10 @@ fn start<'scope, 'env>(
         workers: n,
         free_events: free_event_txs,
         sink,
+        live: stats_every.is_some(),
         shared,
         stats_every,
+        metrics,
     };
     let engine = std::thread::Builder::new()
         .name("cg-engine".into())
@@ -921,10 +981,27 @@ pub fn run_engine(
         workers: n,
         ..Report::default()
     };
-    let shared = Arc::new(LiveCounters::default());
+    let shared = Arc::new(LiveCounters::new(n));
+    if let Some(hub) = &opts.metrics {
+        hub.attach(shared.clone());
+    }
     std::thread::scope(|scope| {
-        let st = start(scope, n, engine, sink, shared.clone(), None);
-        let mut d = Dispatcher::with(st.senders, st.free, opts.mode, SeqMode::Counter, shared);
+        let st = start(
+            scope,
+            n,
+            engine,
+            sink,
+            shared.clone(),
+            None,
+            opts.metrics.clone(),
+        );
+        let mut d = Dispatcher::with(
+            st.senders,
+            st.free,
+            opts.mode,
+            SeqMode::Counter,
+            shared.clone(),
+        );
         for mut src in sources {
             let mut offset_seen = 0u64;
             let mut count = 0u64;
@@ -948,6 +1025,10 @@ pub fn run_engine(
         drop(d);
         join(st.workers, st.engine, &mut report);
     });
+    // The queues are drained.
+    for d in &shared.queue_depth {
+        d.store(0, Ordering::Relaxed);
+    }
     report.elapsed = started.elapsed();
     report
 }
@@ -965,6 +1046,8 @@ pub struct LiveOptions {
     /// The longest a packet can wait in a capture ring after the kernel stamped it (the ring's block
     /// timeout and some margin): how far behind the wall clock the watermark of a quiet socket is held.
     pub ring_lag: Duration,
+    /// Publish the figures here about once a second (wall time) for `/metrics`.
+    pub metrics: Option<Arc<Hub>>,
 }
 
 /// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
@@ -1060,7 +1143,10 @@ pub fn run_live_engine(
         live: true,
         ..Report::default()
     };
-    let shared = Arc::new(LiveCounters::default());
+    let shared = Arc::new(LiveCounters::new(n));
+    if let Some(hub) = &opts.metrics {
+        hub.attach(shared.clone());
+    }
     let mut first = PacketTime::ZERO;
     let mut last = PacketTime::ZERO;
     std::thread::scope(|scope| {
@@ -1071,6 +1157,7 @@ pub fn run_live_engine(
             sink,
             shared.clone(),
             Some(opts.stats_every),
+            opts.metrics.clone(),
         );
         if opts.fanout {
             // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
@@ -1090,6 +1177,7 @@ pub fn run_live_engine(
                             SeqMode::Time,
                             shared,
                         );
+                        d.depth_base = i;
                         let mut srcs = vec![src];
                         let errors = capture_loop(&mut srcs, &mut d, stop, lag);
                         (errors, d.first_ts, d.last_ts, d.read)
@@ -1127,6 +1215,9 @@ pub fn run_live_engine(
         }
         join(st.workers, st.engine, &mut report);
     });
+    for d in &shared.queue_depth {
+        d.store(0, Ordering::Relaxed);
+    }
     report.first_ts = first;
     report.last_ts = last;
     report.packets_read = LiveCounters::get(&shared.packets_read);
@@ -1295,6 +1386,7 @@ mod tests {
         let opts = Options {
             workers,
             mode: QueueMode::Block,
+            metrics: None,
         };
         run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
         std::mem::take(&mut *seen.lock().unwrap())

@@ -100,6 +100,7 @@ fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
     let opts = Options {
         workers,
         mode: QueueMode::Block,
+        metrics: None,
     };
     let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
     assert!(

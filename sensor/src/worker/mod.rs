@@ -752,6 +752,7 @@ impl Worker {
     ) {
         self.counters.packets += 1;
         self.counters.bytes += frame.len() as u64;
+        self.counters.frame_len = frame.len() as u64;
         match link_type {
             LinkType::ETHERNET => self.counters.count(Proto::Ethernet),
             LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => self.counters.count(Proto::LinuxCooked),
