@@ -38,6 +38,7 @@ use prometheus::proto::{
 };
 use prometheus::{Encoder, TextEncoder};
 
+use crate::latency::{EngineLatency, Latency};
 use crate::output::tally::{Hist, MediaTally, POSTURES, TRANSPORTS};
 use crate::pipeline::{DetectorTally, LiveCounters, Report};
 use crate::stats::{Counters, Proto, SIP_METHODS};
@@ -78,6 +79,8 @@ pub struct Snapshot {
     pub last_ts: PacketTime,
     /// The run is over: these are the final figures.
     pub finished: bool,
+    /// Capture-to-engine and capture-to-alert latency.
+    pub latency: EngineLatency,
 }
 
 impl Snapshot {
@@ -97,6 +100,7 @@ impl Snapshot {
             workers: r.workers,
             last_ts: r.last_ts,
             finished,
+            latency: r.latency.clone(),
         }
     }
 }
@@ -220,16 +224,20 @@ impl Family {
         let mut f = Family::new(name, help, MetricType::HISTOGRAM);
         let mut ph = Histogram::default();
         let mut cum = 0u64;
+        // The encoder writes the `+Inf` bucket itself (from the count); an infinite bound here would come out
+        // as `le="inf"`.
         let buckets = h
             .bounds
             .iter()
             .zip(&h.counts)
-            .map(|(ub, n)| {
+            .filter_map(|(ub, n)| {
                 cum += n;
-                let mut b = Bucket::default();
-                b.set_upper_bound(*ub);
-                b.set_cumulative_count(cum);
-                b
+                ub.is_finite().then(|| {
+                    let mut b = Bucket::default();
+                    b.set_upper_bound(*ub);
+                    b.set_cumulative_count(cum);
+                    b
+                })
             })
             .collect();
         ph.set_bucket(buckets);
@@ -240,6 +248,58 @@ impl Family {
         f.0.mut_metric().push(m);
         f
     }
+}
+
+/// Latency bucket bounds, seconds: from a fast path (100 µs) to a backlog (10 s).
+const LATENCY_BOUNDS: [f64; 12] = [
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.1,
+    1.0,
+    10.0,
+    f64::INFINITY,
+];
+
+fn latency_family(s: &Snapshot) -> MetricFamily {
+    let mut f = Family::new(
+        "callguard_processing_latency_seconds",
+        "Time from the sensor reading a packet to: its worker having decoded it (stage worker, per batch), \
+         the engine having handled its event (engine, per event), an alert it raised reaching the outputs \
+         (alert, per alert). HDR histograms per worker, merged.",
+        MetricType::HISTOGRAM,
+    );
+    let stages: [(&str, &Latency); 3] = [
+        ("worker", &s.counters.latency),
+        ("engine", &s.latency.engine),
+        ("alert", &s.latency.alert),
+    ];
+    for (stage, l) in stages {
+        let mut h = Histogram::default();
+        h.set_bucket(
+            LATENCY_BOUNDS
+                .iter()
+                .filter(|ub| ub.is_finite())
+                .map(|ub| {
+                    let mut b = Bucket::default();
+                    b.set_upper_bound(*ub);
+                    b.set_cumulative_count(l.count_le(*ub));
+                    b
+                })
+                .collect(),
+        );
+        h.set_sample_count(l.count());
+        h.set_sample_sum(l.sum_secs());
+        let mut m = Metric::from_label(labels(&[("stage", stage)]));
+        m.set_histogram(h);
+        f.0.mut_metric().push(m);
+    }
+    f.0
 }
 
 fn table_families(s: &Snapshot, out: &mut Vec<MetricFamily>) {
@@ -576,6 +636,7 @@ pub fn families(s: &Snapshot, queue_depths: &[u64]) -> Vec<MetricFamily> {
         .0,
     );
     alert_families(s, &mut out);
+    out.push(latency_family(s));
     table_families(s, &mut out);
     let mut last = Family::gauge(
         "callguard_last_packet_timestamp_seconds",
@@ -751,6 +812,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
+        assert!(
+            text.contains("callguard_rtp_jitter_seconds_bucket{le=\"+Inf\"} 1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("le=\"inf\""), "{text}");
         let mut helped = std::collections::HashSet::new();
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# HELP ") {

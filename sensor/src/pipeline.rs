@@ -41,6 +41,7 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::latency::{EngineLatency, Latency};
 use crate::metrics::{Hub, Snapshot};
 use crate::output::certs::CertInventory;
 use crate::output::tally::MediaTally;
@@ -221,6 +222,8 @@ pub struct Report {
     pub capture_errors: Vec<String>,
     /// The engine's certificate store at the end (`tls-cert-changed`), to be saved for the next run.
     pub cert_store: Option<CertStore>,
+    /// Capture-to-engine and capture-to-alert latency (wall time; the workers' stage is in the counters).
+    pub latency: EngineLatency,
 }
 
 impl Report {
@@ -251,12 +254,23 @@ struct PacketBatch {
     upto_ts: PacketTime,
     /// Answer with an event batch even if it is empty (the engine's watermark needs it).
     report: bool,
+    /// When the dispatcher put the first packet in (wall time, for the latency figures only).
+    stamp: Option<Instant>,
 }
 
 impl PacketBatch {
     fn clear(&mut self) {
         self.data.clear();
         self.pkts.clear();
+        self.stamp = None;
+    }
+
+    /// Appends `m` (and stamps the batch with its first packet's arrival).
+    fn push(&mut self, m: PktMeta) {
+        if self.pkts.is_empty() {
+            self.stamp = Some(Instant::now());
+        }
+        self.pkts.push(m);
     }
 }
 
@@ -267,6 +281,8 @@ struct EventBatch {
     upto_seq: u64,
     /// A snapshot of the worker's counters, at most once per second of packet time, for periodic stats.
     counters: Option<Box<Counters>>,
+    /// The arrival of the oldest packet batch whose events are in here (latency figures only).
+    stamp: Option<Instant>,
 }
 
 /// How the dispatcher numbers packets.
@@ -491,7 +507,7 @@ impl Dispatcher {
         self.last_ts = self.last_ts.max(ts);
         let seq = self.take_seq(ts);
         if let Some(b) = self.pending.get_mut(0) {
-            b.pkts.push(PktMeta {
+            b.push(PktMeta {
                 seq,
                 ts,
                 link: LinkType::ETHERNET,
@@ -552,7 +568,7 @@ impl Dispatcher {
             let start = u32::try_from(b.data.len()).unwrap_or(u32::MAX);
             let len = u32::try_from(p.data.len()).unwrap_or(u32::MAX);
             b.data.extend_from_slice(p.data);
-            b.pkts.push(PktMeta {
+            b.push(PktMeta {
                 seq,
                 ts: p.ts,
                 link: p.link,
@@ -583,6 +599,8 @@ fn worker_loop(
     let mut w = Worker::new();
     let mut events = Vec::new();
     let mut snapshot_sec = 0;
+    let mut latency = Latency::default();
+    let mut oldest: Option<Instant> = None;
     for mut batch in rx {
         if events.capacity() == 0 {
             events = free_events.try_recv().unwrap_or_default();
@@ -610,6 +628,10 @@ fn worker_loop(
         let upto_seq = batch.upto_seq;
         let report = batch.report;
         let sec = batch.upto_ts.secs();
+        if let Some(t) = batch.stamp {
+            latency.record(t.elapsed());
+            oldest = oldest.or(Some(t));
+        }
         batch.clear();
         let _ = free.try_send(batch);
         // The engine can release events only up to the smallest watermark, which moves at flushes (every
@@ -620,13 +642,16 @@ fn worker_loop(
         }
         let counters = (report && sec > snapshot_sec).then(|| {
             snapshot_sec = sec;
-            Box::new(w.counters())
+            let mut c = w.counters();
+            c.latency = latency.clone();
+            Box::new(c)
         });
         let batch = EventBatch {
             worker: id,
             events: std::mem::take(&mut events),
             upto_seq,
             counters,
+            stamp: oldest.take(),
         };
         if out.send(batch).is_err() {
             break;
@@ -634,18 +659,21 @@ fn worker_loop(
     }
     // What ends with the input (RTP streams) is numbered u64::MAX and goes in the last batch.
     w.finish(&mut events);
-    let counters = w.counters();
+    let mut counters = w.counters();
+    counters.latency = latency;
     let _ = out.send(EventBatch {
         worker: id,
         events,
         upto_seq: u64::MAX,
         counters: None,
+        stamp: None,
     });
     counters
 }
 
 struct EngineOut {
     engine: Engine,
+    latency: EngineLatency,
     tallies: Vec<(&'static str, DetectorTally)>,
     media: MediaTally,
     certs: CertInventory,
@@ -702,7 +730,9 @@ impl Output<'_> {
         }
     }
 
-    fn emit(&mut self, engine: &mut Engine) {
+    /// Writes what the engine produced; returns the number of alerts.
+    fn emit(&mut self, engine: &mut Engine) -> usize {
+        let mut alerts = 0;
         for r in engine.drain_records() {
             self.media.call(&r);
             self.write(|s| s.call(&r));
@@ -716,6 +746,7 @@ impl Output<'_> {
             self.write(|s| s.tls(&r));
         }
         for a in engine.drain_alerts() {
+            alerts += 1;
             self.write(|s| s.alert(&a));
             let t = self
                 .tallies
@@ -737,6 +768,7 @@ impl Output<'_> {
                 *t.sources.entry(ip).or_default() += 1;
             }
         }
+        alerts
     }
 
     fn flush(&mut self) {
@@ -772,9 +804,17 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     };
     let mut next_stats: Option<PacketTime> = None;
     let mut last_publish = Instant::now();
+    // Per worker: (newest sequence number, arrival) of the batches whose events wait in its queue.
+    let mut stamps: Vec<VecDeque<(u64, Instant)>> = (0..n).map(|_| VecDeque::new()).collect();
+    let mut latency = EngineLatency::default();
     for batch in rx {
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
+        if let (Some(t), Some(st)) = (batch.stamp, stamps.get_mut(w))
+            && !batch.events.is_empty()
+        {
+            st.push_back((batch.upto_seq, t));
+        }
         let mut events = batch.events;
         q.extend(events.drain(..));
         if let Some(tx) = free_events.get(w) {
@@ -806,7 +846,20 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
             }
             if let Some(ev) = queues.get_mut(i).and_then(VecDeque::pop_front) {
                 engine.on_event(&ev);
-                out.emit(&mut engine);
+                let alerts = out.emit(&mut engine);
+                // The batch this event came from: the first whose newest sequence number covers it.
+                if let Some(st) = stamps.get_mut(i) {
+                    while st.front().is_some_and(|(upto, _)| *upto < ev.seq) {
+                        st.pop_front();
+                    }
+                    if let Some((_, t)) = st.front() {
+                        let d = t.elapsed();
+                        latency.engine.record(d);
+                        for _ in 0..alerts {
+                            latency.alert.record(d);
+                        }
+                    }
+                }
             }
         }
         let stats_due = stats_every.is_some_and(|every| {
@@ -839,6 +892,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
             r.queue_drops = LiveCounters::get(&shared.queue_drops);
             r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
             r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
+            r.latency = latency.clone();
             if let Some(hub) = metrics.as_ref().filter(|_| publish_due) {
                 hub.publish(Snapshot::of(&r, false));
                 last_publish = Instant::now();
@@ -857,6 +911,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     out.flush();
     EngineOut {
         engine,
+        latency,
         tallies: sorted_tallies(&out.tallies),
         media: out.media,
         certs: out.certs,
@@ -949,6 +1004,7 @@ fn join(
             report.certs = out.certs;
             report.output_error = out.output_error;
             report.cert_store = out.engine.export_cert_store();
+            report.latency = out.latency;
         }
         Err(p) => std::panic::resume_unwind(p),
     }

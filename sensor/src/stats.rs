@@ -2,6 +2,7 @@
 
 use callguard_parsers::Layer;
 
+use crate::latency::Latency;
 use crate::worker::defrag::DefragStats;
 use crate::worker::flow::FlowStats;
 use crate::worker::media::MediaStats;
@@ -213,6 +214,8 @@ pub struct Counters {
     pub streams_closed: u64,
     /// TLS and DTLS handshakes.
     pub tls: TlsStats,
+    /// Capture to the worker having decoded a batch (wall time; never used for detection).
+    pub latency: Latency,
 }
 
 impl Counters {
@@ -287,6 +290,7 @@ impl Counters {
         self.flows.table.merge(&o.flows.table);
         self.media.merge(&o.media);
         self.tls.merge(&o.tls);
+        self.latency.merge(&o.latency);
         let (t, u) = (&mut self.tcp, &o.tcp);
         t.conns_opened += u.conns_opened;
         t.active += u.active;

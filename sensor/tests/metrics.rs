@@ -215,3 +215,138 @@ fn metrics_hold_needs_metrics() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
+
+/// Percent-encodes a PromQL query for a URL.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An instant query against Prometheus's HTTP API: the values of the result vector.
+fn promql(prom: &str, q: &str) -> Vec<f64> {
+    let (code, _, body) = http_get(
+        prom,
+        &format!("/api/v1/query?query={}", urlencode(q)),
+        "GET",
+    );
+    assert_eq!(code, 200, "{q}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "success", "{q}: {body}");
+    v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"][1].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// A real Prometheus server (the Debian package) scrapes a held `analyze` run on loopback; its HTTP API then
+/// answers with the values the capture implies.
+#[test]
+fn a_real_prometheus_scrapes_the_sensor() {
+    if Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CALLGUARD_REQUIRE_LAB").is_none(),
+            "prometheus is not installed (apt-get install prometheus)"
+        );
+        eprintln!("prometheus not installed: skipped");
+        return;
+    }
+    let held = Held::start("lab-calls.pcap", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: callguard\n    static_configs:\n      - targets: ['{}']\n",
+            held.addr
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prom = format!("127.0.0.1:{port}");
+    let mut server = Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address={prom}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let mut ready = false;
+    while t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+        if TcpStream::connect(&prom).is_ok()
+            && promql(&prom, "callguard_calls_started_total") == [3.0]
+        {
+            ready = true;
+            break;
+        }
+    }
+    let checks = || {
+        assert!(ready, "Prometheus did not scrape callguard within 60 s");
+        assert_eq!(promql(&prom, "up{job=\"callguard\"}"), [1.0]);
+        assert_eq!(promql(&prom, "callguard_capture_packets_total"), [955.0]);
+        assert_eq!(
+            promql(&prom, "sum(callguard_packets_total{protocol=~\"rtp|sip\"})"),
+            [943.0]
+        );
+        assert_eq!(
+            promql(
+                &prom,
+                "sum by (posture) (callguard_calls_total{posture=\"unprotected\"})"
+            ),
+            [3.0]
+        );
+        assert_eq!(
+            promql(
+                &prom,
+                "sum(callguard_alerts_total{detector=\"cleartext-sip\"})"
+            ),
+            [2.0]
+        );
+        assert_eq!(promql(&prom, "count(callguard_build_info)"), [1.0]);
+        // Histograms work as histograms: every call's streams are clean G.711 on a LAN.
+        let q = promql(
+            &prom,
+            "histogram_quantile(0.5, sum by (le) (callguard_rtp_mos_bucket))",
+        );
+        assert!(q.len() == 1 && q[0] > 4.0 && q[0] <= 4.5, "{q:?}");
+        let lat = promql(
+            &prom,
+            "callguard_processing_latency_seconds_count{stage=\"engine\"}",
+        );
+        assert!(lat.len() == 1 && lat[0] > 0.0, "{lat:?}");
+        assert_eq!(
+            promql(&prom, "count(callguard_table_entries)").len(),
+            1,
+            "table gauges are scraped"
+        );
+        assert!(promql(&prom, "process_resident_memory_bytes{job=\"callguard\"}")[0] > 0.0);
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(checks));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(held.stop(), 0);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
