@@ -32,7 +32,7 @@ enum Command {
         seed: u64,
     },
     /// Write one capture (demo, calls-udp, arp-benign, arp-spoof, syn-flood, tcp-benign, linktypes-vlan,
-    /// linktypes-qinq, linktypes-sll, linktypes-sll2, linktypes-raw, linktypes-multi).
+    /// linktypes-qinq, linktypes-sll, linktypes-sll2, linktypes-raw, linktypes-multi, busy-trunk).
     One {
         /// Capture name.
         name: String,
