@@ -272,6 +272,9 @@ pub struct AuthSeen {
     pub algorithm: Option<Box<str>>,
     /// `qop` (absent: the RFC 2069 compatibility mode, no client nonce).
     pub qop: Option<Box<str>>,
+    /// `nonce`: the server's challenge the credentials answer (not a secret: the server sent it in clear),
+    /// so that `sip-bruteforce` can count the challenges a guesser used.
+    pub nonce: Option<Box<str>>,
 }
 
 /// An SDP body: what the engine needs to tie media to calls and judge its protection. Key material is

@@ -157,7 +157,16 @@ impl Sip {
             realm: Some("lab".into()),
             algorithm: algorithm.map(Into::into),
             qop: qop.map(Into::into),
+            nonce: None,
         }));
+        self
+    }
+
+    /// The `nonce` of the credentials set by [`Self::digest`] (no effect without them).
+    pub fn nonce(mut self, nonce: &str) -> Self {
+        if let Some(a) = self.0.auth.as_mut() {
+            a.nonce = Some(nonce.into());
+        }
         self
     }
 

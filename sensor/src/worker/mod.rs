@@ -254,6 +254,7 @@ fn auth_seen(m: &callguard_parsers::sip::Message<'_>) -> Option<Box<AuthSeen>> {
         realm: c.realm().map(cut),
         algorithm: c.algorithm().map(cut),
         qop: c.qop().map(cut),
+        nonce: c.nonce().map(cut),
     }))
 }
 
