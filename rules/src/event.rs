@@ -128,6 +128,9 @@ pub struct SipSeen {
     pub call_id: Box<str>,
     /// The user part of the From URI.
     pub from_user: Option<Box<str>>,
+    /// The display name of From (unquoted), where one is given: scanners sign there too (sipvicious in its
+    /// compact mode, which drops User-Agent, still writes `"sipvicious"`).
+    pub from_display: Option<Box<str>>,
     /// The From tag.
     pub from_tag: Option<Box<str>>,
     /// The user part of the To URI.

@@ -85,6 +85,7 @@ impl Sip {
             status,
             call_id: "call-1".into(),
             from_user: Some("1001".into()),
+            from_display: None,
             from_tag: Some("caller".into()),
             to_user: Some("1002".into()),
             to_tag: None,

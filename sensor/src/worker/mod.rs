@@ -176,6 +176,7 @@ fn sip_seen(
         status: m.status(),
         call_id: cut(call_id),
         from_user: from.as_ref().and_then(|f| f.uri().user().map(cut)),
+        from_display: from.as_ref().and_then(|f| f.display_name().map(cut)),
         from_tag: from.as_ref().and_then(|f| f.tag().map(cut)),
         to_user: to.as_ref().and_then(|t| t.uri().user().map(cut)),
         to_tag: to.as_ref().and_then(|t| t.tag().map(cut)),
