@@ -53,6 +53,7 @@ pub use rng::Rng;
 pub use scenario::arp_benign::arp_benign;
 pub use scenario::arp_spoof::arp_spoof;
 pub use scenario::bench::{Bench, bench};
+pub use scenario::bruteforce_distributed::bruteforce_distributed;
 pub use scenario::calls_udp::calls_udp;
 pub use scenario::demo::demo;
 pub use scenario::linktypes::{LinkTypes, linktypes};
@@ -72,6 +73,7 @@ pub const CAPTURES: &[&str] = &[
     "arp-spoof",
     "syn-flood",
     "tcp-benign",
+    "bruteforce-distributed",
     "linktypes-vlan",
     "linktypes-qinq",
     "linktypes-sll",
@@ -100,6 +102,7 @@ pub fn write_capture(name: &str, seed: u64, path: &Path) -> anyhow::Result<()> {
         "arp-spoof" => ethernet(arp_spoof(seed)),
         "syn-flood" => ethernet(syn_flood(seed)),
         "tcp-benign" => ethernet(tcp_benign(seed)),
+        "bruteforce-distributed" => ethernet(bruteforce_distributed(seed)),
         "linktypes-vlan" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).vlan),
         "linktypes-qinq" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).qinq),
         "linktypes-sll" => write_pcap_as(path, LINKTYPE_LINUX_SLL, false, &linktypes(seed).sll),

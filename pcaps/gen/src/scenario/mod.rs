@@ -10,6 +10,7 @@ use crate::pcap::Frame;
 pub mod arp_benign;
 pub mod arp_spoof;
 pub mod bench;
+pub mod bruteforce_distributed;
 pub mod calls_udp;
 pub mod demo;
 pub mod linktypes;
