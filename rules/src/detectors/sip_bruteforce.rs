@@ -230,15 +230,17 @@ impl Episode {
             *self = Self { start: Some(now), ..Self::default() };
         }
         self.last = Some(now);
-        if let Some(n) = nonce {
-            if self.nonces.len() < MAX_DISTINCT && !self.nonces.contains(&n) {
-                self.nonces.push(n);
-            }
+        if let Some(n) = nonce
+            && self.nonces.len() < MAX_DISTINCT
+            && !self.nonces.contains(&n)
+        {
+            self.nonces.push(n);
         }
-        if let Some(ip) = src {
-            if self.sources.len() < MAX_DISTINCT && !self.sources.contains(&ip) {
-                self.sources.push(ip);
-            }
+        if let Some(ip) = src
+            && self.sources.len() < MAX_DISTINCT
+            && !self.sources.contains(&ip)
+        {
+            self.sources.push(ip);
         }
     }
 
