@@ -56,6 +56,7 @@ pub use scenario::bench::{Bench, bench};
 pub use scenario::bruteforce_distributed::bruteforce_distributed;
 pub use scenario::calls_udp::calls_udp;
 pub use scenario::demo::demo;
+pub use scenario::flood_distributed::flood_distributed;
 pub use scenario::linktypes::{LinkTypes, linktypes};
 pub use scenario::syn_flood::syn_flood;
 pub use scenario::tcp_benign::tcp_benign;
@@ -74,6 +75,7 @@ pub const CAPTURES: &[&str] = &[
     "syn-flood",
     "tcp-benign",
     "bruteforce-distributed",
+    "flood-distributed",
     "linktypes-vlan",
     "linktypes-qinq",
     "linktypes-sll",
@@ -103,6 +105,7 @@ pub fn write_capture(name: &str, seed: u64, path: &Path) -> anyhow::Result<()> {
         "syn-flood" => ethernet(syn_flood(seed)),
         "tcp-benign" => ethernet(tcp_benign(seed)),
         "bruteforce-distributed" => ethernet(bruteforce_distributed(seed)),
+        "flood-distributed" => ethernet(flood_distributed(seed)),
         "linktypes-vlan" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).vlan),
         "linktypes-qinq" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).qinq),
         "linktypes-sll" => write_pcap_as(path, LINKTYPE_LINUX_SLL, false, &linktypes(seed).sll),

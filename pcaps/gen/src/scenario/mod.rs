@@ -13,6 +13,7 @@ pub mod bench;
 pub mod bruteforce_distributed;
 pub mod calls_udp;
 pub mod demo;
+pub mod flood_distributed;
 pub mod linktypes;
 pub mod syn_flood;
 pub mod tcp_benign;

@@ -8,8 +8,8 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice, defrag::IpDefragPool};
 use super::*;
 use crate::pcap::{LINKTYPE_ETHERNET, PcapNgWriter, PcapWriter};
 use crate::{
-    arp_benign, arp_spoof, bench, bruteforce_distributed, calls_udp, demo, linktypes, packet,
-    syn_flood, tcp_benign,
+    arp_benign, arp_spoof, bench, bruteforce_distributed, calls_udp, demo, flood_distributed,
+    linktypes, packet, syn_flood, tcp_benign,
 };
 
 fn pcap_bytes(frames: &[Frame]) -> Vec<u8> {
@@ -28,6 +28,7 @@ fn all_ethernet(seed: u64) -> Vec<(&'static str, Vec<Frame>)> {
         ("syn_flood", syn_flood(seed)),
         ("tcp_benign", tcp_benign(seed)),
         ("bruteforce_distributed", bruteforce_distributed(seed)),
+        ("flood_distributed", flood_distributed(seed)),
         ("demo", demo(seed)),
         ("linktypes_base", linktypes::base_frames(seed)),
     ]
@@ -527,6 +528,51 @@ fn bruteforce_distributed_spreads_a_few_wrong_guesses_over_200_sources() {
     assert_eq!(forbidden, guesses);
     assert_eq!(ok, 1, "the phone's registration");
     assert!((60 * SEC..DURATION_SECS * SEC).contains(&(last - first)));
+    assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
+}
+
+#[test]
+fn flood_distributed_is_under_the_per_source_rate_and_over_the_per_target_rate() {
+    use flood_distributed::*;
+    let frames = flood_distributed(1);
+    let mut per_second: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut per_source_second: BTreeMap<(Ipv4Addr, u64), u64> = BTreeMap::new();
+    let mut tuples = BTreeSet::new();
+    let (mut registers, mut challenges) = (0, 0);
+    for f in &frames {
+        let Some((src, sport, dst, _, payload)) = udp(f) else {
+            continue;
+        };
+        let (start, _) = check_sip(&payload);
+        if start.starts_with("REGISTER") {
+            assert_eq!(dst, REGISTRAR.ip);
+            let sec = (f.ts_nanos - START_NANOS) / SEC;
+            assert!((FLOOD_START_SECS..FLOOD_END_SECS + 1).contains(&sec));
+            *per_second.entry(sec).or_default() += 1;
+            *per_source_second.entry((src, sec)).or_default() += 1;
+            tuples.insert((src, sport));
+            registers += 1;
+        }
+        challenges += u64::from(start == "SIP/2.0 401 Unauthorized");
+    }
+    assert_eq!(
+        registers,
+        SOURCES * RATE_PER_SOURCE * (FLOOD_END_SECS - FLOOD_START_SECS)
+    );
+    assert_eq!(challenges, registers);
+    assert!(
+        per_source_second
+            .values()
+            .all(|n| *n <= RATE_PER_SOURCE + 1)
+    );
+    let full: Vec<u64> = (FLOOD_START_SECS + 1..FLOOD_END_SECS)
+        .map(|s| per_second[&s])
+        .collect();
+    assert!(full.iter().all(|n| *n >= 200), "{full:?}");
+    assert!(
+        tuples.len() as u64 > registers * 9 / 10,
+        "a new port per request"
+    );
     assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
 }
 
