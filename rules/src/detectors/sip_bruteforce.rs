@@ -76,8 +76,10 @@ pub const MAX_WINDOW_SECS: usize = 60;
 /// Counters of the per-account heavy-source summary (Misra–Gries).
 const TOP_K: usize = 4;
 /// Distinct nonces (per source and per account) and distinct sources (per account) counted per episode;
-/// counts stop here.
-pub const MAX_DISTINCT: usize = 64;
+/// counts stop here. The evidence is taken when an alert is raised, a few failures into an episode, so a
+/// small cap loses nothing there, and it bounds what an account costs: at most 32 nonce hashes and 32
+/// addresses (under 1 KiB), so a full accounts table stays within tens of MiB.
+pub const MAX_DISTINCT: usize = 32;
 
 /// Settings, `[detectors.sip-bruteforce]`.
 #[derive(Debug, Clone, Deserialize)]
