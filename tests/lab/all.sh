@@ -7,3 +7,5 @@ for s in calls register svmap svwar svcrack invite-flood register-flood arp-spoo
 	dtls-mismatch tls-mitm syn-flood busy-trunk; do
 	"$dir/scenarios/$s.sh"
 done
+# attacks at scale and tool variants (issue 6): one lab session for all of them
+"$dir/scenarios/attacks.sh"
