@@ -57,6 +57,7 @@ detectors![
     scanner_user_agent::ScannerUserAgent,
     sip_bruteforce::SipBruteforce,
     bruteforce_success::BruteforceSuccess,
+    registration_hijack::RegistrationHijack,
     extension_enumeration::ExtensionEnumeration,
     sip_scan::SipScan,
 ];

@@ -112,6 +112,8 @@ pub(crate) struct Attempt {
     pub(crate) method: Box<str>,
     /// The transport.
     pub(crate) transport: SipTransport,
+    /// The request's first Contact address (for a REGISTER, the binding it asks for).
+    pub(crate) contact: Option<SocketAddr>,
 }
 
 /// How the server answered credentials.
@@ -156,7 +158,7 @@ impl AuthOutcomes {
                 None => self.first.insert(request, m.src.ip(), now),
             }
             let key = (m.src.ip(), m.call_id.clone(), m.cseq, method.clone());
-            let attempt = Attempt { src: m.src, dst: m.dst, user, method: method.clone(), transport: m.transport };
+            let attempt = Attempt { src: m.src, dst: m.dst, user, method: method.clone(), transport: m.transport, contact: m.contact_addr };
             self.pending.insert(key, attempt, now);
             return None;
         }
