@@ -49,7 +49,10 @@ impl Network {
             Some(b) => b.parse::<u8>().ok().filter(|n| *n <= max)?,
             None => max,
         };
-        Some(Self { addr: network(addr, bits, bits), bits })
+        Some(Self {
+            addr: network(addr, bits, bits),
+            bits,
+        })
     }
 
     /// `ip` lies in this network (an IPv4 network never holds an IPv6 address, nor the reverse).
@@ -61,8 +64,9 @@ impl Network {
 impl<'de> serde::Deserialize<'de> for Network {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Network::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an IP network (a.b.c.d/n)")))
+        Network::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an IP network (a.b.c.d/n)"))
+        })
     }
 }
 
@@ -77,7 +81,11 @@ mod tests {
         assert!(!n.contains(ip("10.77.0.1")));
         assert!(!n.contains(ip("::1")));
         assert!(Network::parse("10.0.0.1").unwrap().contains(ip("10.0.0.1")));
-        assert!(Network::parse("2001:db8::/32").unwrap().contains(ip("2001:db8:5::1")));
+        assert!(
+            Network::parse("2001:db8::/32")
+                .unwrap()
+                .contains(ip("2001:db8:5::1"))
+        );
         assert!(Network::parse("10.0.0.0/33").is_none());
         assert!(Network::parse("nonsense/8").is_none());
     }

@@ -223,11 +223,12 @@ lab_certs() {
 # the certificate $LAB_TMP/kam/CERT_TAG.pem (self-signed, CN=CERT_CN; made on first use; another TAG = another
 # key/cert). The connections kamailio opens itself (to a TLS Contact it has no connection to) are TLS 1.2 too and do
 # not verify the phone's certificate. EXTRA: more configuration appended to the copy of kamailio.cfg (a route the
-# scenario adds, e.g. an onreply_route that rewrites bodies).
+# scenario adds, e.g. an onreply_route that rewrites bodies). LAB_KAM_CFG: another configuration file to start from
+# (default tests/lab/kamailio.cfg).
 lab_kamailio() {
 	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} extra=${3:-} dir="$LAB_TMP/kam"
 	mkdir -p "$dir"
-	cp "$LAB_DIR/kamailio.cfg" "$dir/kamailio.cfg"
+	cp "${LAB_KAM_CFG:-$LAB_DIR/kamailio.cfg}" "$dir/kamailio.cfg"
 	[[ -z $extra ]] || printf '\n%s\n' "$extra" >>"$dir/kamailio.cfg"
 	[[ -f $dir/$tag.pem ]] || lab_certs "$dir" "$tag" "$cn"
 	cat >"$dir/tls.cfg" <<EOF2
