@@ -412,6 +412,20 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_networks_are_48_bit_prefixes() {
+        let mut s = Scenario::new();
+        register(&mut s, 0, "[2001:db8:1:1::10]:5060", "[2001:db8:1:1::10]:5060", "1001", 200);
+        register(&mut s, 40_000, "[2001:db8:1:1::10]:5060", "[2001:db8:1:1::10]:5060", "1001", 200);
+        // Another /64 of the same /48 (the site's next VLAN): known network.
+        register(&mut s, 50_000, "[2001:db8:1:2::20]:5060", "[2001:db8:1:2::20]:5060", "1001", 200);
+        assert!(run(&s, &Config::default()).is_empty());
+        register(&mut s, 60_000, "[2001:db8:9::66]:5060", "[2001:db8:9::66]:5060", "1001", 200);
+        let alerts = run(&s, &Config::default());
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].evidence.get("network"), Some(&Value::Str("2001:db8:9::/48".into())));
+    }
+
+    #[test]
     fn allowed_networks_never_raise() {
         let mut s = Scenario::new();
         register(&mut s, 0, PHONE, PHONE, "1002", 200);

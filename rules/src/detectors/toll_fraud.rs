@@ -7,8 +7,9 @@
 //! leading `+` is kept, so `+44 (20) 7946-0000` is `+442079460000`. A number is a **toll number** when it starts
 //! with one of `premium_prefixes` (premium) or `international_prefixes` (international), and with none of
 //! `home_prefixes` (the site's own country written internationally, e.g. `0033` or `+33` in France) or
-//! `allow_prefixes` (numbers that may always be called). Other numbers (extensions, national numbers, DIDs)
-//! are never counted, so a busy trunk or a range of contiguous DIDs stays quiet whatever its volume.
+//! `allow_prefixes` (numbers that may always be called), and with at least `min_digits` digits (so extensions
+//! such as `9001` never match the premium `900`). Other numbers (extensions, national numbers, DIDs) are never
+//! counted, so a busy trunk or a range of contiguous DIDs stays quiet whatever its volume.
 //!
 //! Each call is followed by its Call-ID (a copy relayed by a proxy is the same call; its first sender is the
 //! caller): answered at its first 2xx, ended by BYE, CANCEL (then 487) or a final failure (a 401/407
@@ -86,6 +87,8 @@ pub struct Config {
     pub home_prefixes: Vec<String>,
     /// Prefixes of numbers that may always be called.
     pub allow_prefixes: Vec<String>,
+    /// Numbers with fewer digits are never toll numbers (extensions such as 9001 or 0011).
+    pub min_digits: usize,
     /// Window per caller and per range, in seconds from its first toll call.
     pub window_secs: u64,
     /// Answered premium calls of one caller in the window that raise.
@@ -120,6 +123,7 @@ impl Default for Config {
             international_prefixes: vec!["00".into(), "011".into()],
             home_prefixes: Vec::new(),
             allow_prefixes: Vec::new(),
+            min_digits: 7,
             window_secs: 3600,
             min_premium_calls: 1,
             min_international_calls: 3,
@@ -273,7 +277,8 @@ impl TollFraud {
 
     fn classify(&self, number: &str) -> Option<Class> {
         let starts = |list: &[String]| list.iter().any(|p| number.starts_with(p.as_str()));
-        if starts(&self.allow) || starts(&self.home) {
+        let digits = number.bytes().filter(u8::is_ascii_digit).count();
+        if digits < self.cfg.min_digits || starts(&self.allow) || starts(&self.home) {
             None
         } else if starts(&self.premium) {
             Some(Class::Premium)
@@ -646,11 +651,12 @@ mod tests {
     fn extensions_dids_and_home_numbers_never_count() {
         let mut s = Scenario::new();
         for i in 0..400u64 {
-            // A busy trunk: many short calls to contiguous DIDs and extensions, in E.164 and national form.
+            // A busy trunk: many short calls to contiguous DIDs and extensions (9000-9399 start like the
+            // premium 900), in E.164 and national form.
             let number = match i % 3 {
                 0 => format!("+1555010{:04}", i),
                 1 => format!("555010{:04}", i),
-                _ => format!("{}", 1000 + i),
+                _ => format!("{}", 9000 + i),
             };
             call(&mut s, i * 100, "192.0.2.10:5060", &format!("t{i}"), &number, 200, 1);
         }
@@ -660,6 +666,9 @@ mod tests {
         let cfg = Config { home_prefixes: vec!["0033".into()], ..Config::default() };
         assert!(s.run(TollFraud::new(&cfg)).is_empty());
         assert!(!s.run(TollFraud::new(&Config::default())).is_empty());
+        // Without the length floor the extensions 9000-9399 would be premium numbers.
+        let loose = Config { min_digits: 0, ..cfg };
+        assert!(kinds(&s.run(TollFraud::new(&loose))).contains(&"premium".to_owned()));
     }
 
     #[test]
