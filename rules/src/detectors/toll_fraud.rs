@@ -42,9 +42,10 @@
 //! (the default list holds `00` and `011` only). A call centre that places many short calls abroad raises
 //! `short-calls`: raise `min_short_calls` or allow the ranges.
 //!
-//! ET Open has no toll-fraud rule beyond "friendly-scanner" User-Agent signatures and a few INVITE patterns
-//! to international prefixes (`sip:00`, `sip:011`, per packet): it sees single INVITEs, not answered calls,
-//! concurrency or call durations.
+//! ET Open's VoIP rules match no dialled number (see `docs/detections.md`): their nearest are User-Agent rules
+//! (friendly-scanner, Zoiper) and floods of 100 INVITEs or 407s a minute. A per-packet pattern such as
+//! `INVITE sip:00` would raise on every legitimate international call and cannot tell an answered call from a
+//! refused probe, count calls up at once or measure durations.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
