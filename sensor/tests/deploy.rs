@@ -304,7 +304,10 @@ fn the_dashboard_is_import_ready() {
     let mut cells = BTreeSet::new();
     for p in panels {
         let title = p["title"].as_str().unwrap();
-        assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate id: {title}");
+        assert!(
+            ids.insert(p["id"].as_u64().unwrap()),
+            "duplicate id: {title}"
+        );
         let g = &p["gridPos"];
         let [x, y, w, h] = ["x", "y", "w", "h"].map(|k| g[k].as_u64().unwrap());
         assert!(w > 0 && h > 0 && x + w <= 24, "{title}: {g}");
