@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use callguard::capture::live::LiveSource;
@@ -252,15 +252,28 @@ struct Output {
     enabled: bool,
 }
 
-fn open_output(path: Option<&PathBuf>) -> Result<Output> {
+/// Opens the EVE output. `append`: keep what the file holds (live: a restarted service goes on writing the
+/// same log); otherwise it is truncated (analyze: one run, one file). A file output reopens on request
+/// (SIGHUP after log rotation), in append mode.
+fn open_output(path: Option<&PathBuf>, append: bool) -> Result<Output> {
     let to_stdout = path.is_some_and(|p| p.as_os_str() == "-");
-    let out: Box<dyn Write + Send> = match path {
-        None => Box::new(io::sink()),
-        Some(_) if to_stdout => Box::new(BufWriter::new(io::stdout())),
+    let open = |p: &Path, append: bool| -> io::Result<Box<dyn Write + Send>> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(p)?;
+        Ok(Box::new(BufWriter::new(f)))
+    };
+    let writer = match path {
+        None => eve::EveWriter::new(Box::new(io::sink()) as Box<dyn Write + Send>),
+        Some(_) if to_stdout => eve::EveWriter::new(Box::new(BufWriter::new(io::stdout())) as _),
         Some(p) => {
-            Box::new(BufWriter::new(File::create(p).with_context(|| {
-                format!("creating output file {}", p.display())
-            })?))
+            let w =
+                open(p, append).with_context(|| format!("creating output file {}", p.display()))?;
+            let path = p.clone();
+            eve::EveWriter::with_reopen(w, Box::new(move || open(&path, true)))
         }
     };
     let dest = match path {
@@ -269,7 +282,7 @@ fn open_output(path: Option<&PathBuf>) -> Result<Output> {
         Some(p) => p.display().to_string(),
     };
     Ok(Output {
-        writer: eve::EveWriter::new(out),
+        writer,
         to_stdout,
         dest,
         enabled: path.is_some(),
@@ -332,7 +345,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let sources = open_sources(&a)?;
     let total: u64 = sources.iter().filter_map(|s| s.total_bytes()).sum();
     let workers = default_workers(a.workers);
-    let mut out = open_output(a.output.as_ref())?;
+    let mut out = open_output(a.output.as_ref(), false)?;
     // SIGINT/SIGTERM only matter while holding the final metrics; the handlers go in first so that a
     // signal during the run is remembered rather than killing the process with half-written output.
     let stop = Arc::new(AtomicBool::new(false));
@@ -369,6 +382,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         workers,
         mode: QueueMode::Block,
         metrics: hub.clone(),
+        control: None,
     };
     let report = pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress);
     if let Some(b) = &bar {
@@ -390,7 +404,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
                     s.addr
                 );
             }
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -405,6 +419,52 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// SIGHUP while capturing: re-read the rules file (a file that does not load keeps the running rules, and
+/// says why) and hand it to the engine, which keeps every state it can; and reopen the output file (log
+/// rotation). Runs until `done`.
+fn on_sighup(
+    control: &pipeline::Control,
+    hup: &AtomicBool,
+    done: &AtomicBool,
+    rules: Option<&PathBuf>,
+    mut running: Config,
+    quiet: bool,
+) {
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if !hup.swap(false, Ordering::Relaxed) {
+            continue;
+        }
+        if let Some(path) = rules {
+            match load_rules(Some(path)) {
+                Ok(new) => {
+                    let changes =
+                        callguard_rules::detectors::changes(&running.detectors, &new.detectors);
+                    if !quiet {
+                        let list: Vec<String> = changes
+                            .iter()
+                            .map(|(slug, c)| format!("{slug} {}", c.name()))
+                            .collect();
+                        eprintln!(
+                            "callguard: SIGHUP: rules re-read from {}: {}",
+                            path.display(),
+                            if list.is_empty() {
+                                "no detector changed".to_owned()
+                            } else {
+                                list.join(", ")
+                            }
+                        );
+                    }
+                    control.reload(new.clone());
+                    running = new;
+                }
+                Err(e) => eprintln!("callguard: SIGHUP: keeping the running rules: {e:#}"),
+            }
+        }
+        control.reopen();
+    }
 }
 
 fn live(a: LiveArgs) -> Result<ExitCode> {
@@ -462,14 +522,29 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             "AF_PACKET capture needs Linux; build with --features libpcap and use --libpcap"
         );
     }
-    let mut out = open_output(a.output.as_ref())?;
+    let mut out = open_output(a.output.as_ref(), true)?;
     let (hub, server) = start_metrics(a.metrics, a.quiet)?;
+    let control = pipeline::Control::new();
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .context("installing the SIGHUP handler")?;
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (control, hup, done) = (control.clone(), hup.clone(), done.clone());
+        let rules = a.rules.clone();
+        let quiet = a.quiet;
+        std::thread::Builder::new()
+            .name("cg-sighup".into())
+            .spawn(move || on_sighup(&control, &hup, &done, rules.as_ref(), config, quiet))
+            .context("starting the SIGHUP thread")?
+    };
     let opts = pipeline::LiveOptions {
         workers: default_workers(a.workers),
         fanout: fanout > 0 && !use_libpcap,
         stats_every: Duration::from_secs(a.stats_interval.max(1)),
         ring_lag: Duration::from_millis(u64::from(a.block_timeout_ms) + 150),
         metrics: hub.clone(),
+        control: Some(control),
     };
     if !a.quiet {
         eprintln!(
@@ -483,6 +558,8 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         );
     }
     let report = pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop);
+    done.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
     if let Some(h) = &hub {
         h.publish(Snapshot::of(&report, true));
     }

@@ -23,8 +23,8 @@ use std::net::IpAddr;
 #[cfg(test)]
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use callguard_parsers::link::{self, LinkType};
@@ -78,6 +78,8 @@ pub struct Options {
     pub mode: QueueMode,
     /// Publish the figures here about once a second (wall time) for `/metrics`.
     pub metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests (SIGHUP).
+    pub control: Option<Arc<Control>>,
 }
 
 /// Where alerts and periodic statistics go.
@@ -102,6 +104,12 @@ pub trait AlertSink: Send {
 
     /// Writes a periodic statistics snapshot (live mode).
     fn stats(&mut self, _r: &Report) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Reopens the destination (SIGHUP: a log rotation renamed the file away). Sinks without a file to
+    /// reopen do nothing.
+    fn reopen(&mut self) -> io::Result<()> {
         Ok(())
     }
 
@@ -691,6 +699,8 @@ struct EngineSetup<'a> {
     stats_every: Option<Duration>,
     /// Publish a snapshot here about once a second of wall time.
     metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests.
+    control: Option<Arc<Control>>,
     /// A live run (for the reports built on the way).
     live: bool,
 }
@@ -788,6 +798,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         shared,
         stats_every,
         metrics,
+        control,
         live,
     } = setup;
     let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
@@ -808,6 +819,18 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     let mut stamps: Vec<VecDeque<(u64, Instant)>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut latency = EngineLatency::default();
     for batch in rx {
+        if let Some((config, reopen)) = control.as_ref().and_then(|c| c.take()) {
+            if let Some(cfg) = config {
+                engine.reconfigure(&cfg);
+                if let Some(c) = &control {
+                    c.reloads.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if reopen {
+                out.flush();
+                out.write(|s| s.reopen());
+            }
+        }
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
         if let (Some(t), Some(st)) = (batch.stamp, stamps.get_mut(w))
@@ -919,6 +942,49 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     }
 }
 
+/// Requests to a running pipeline from outside (the CLI's SIGHUP): apply new rules, reopen the outputs. The
+/// engine thread looks at them between event batches, so they take effect within a flush interval.
+#[derive(Debug, Default)]
+pub struct Control {
+    pending: AtomicBool,
+    reload: Mutex<Option<Config>>,
+    reopen: AtomicBool,
+    /// Rule reloads applied so far.
+    pub reloads: AtomicU64,
+}
+
+impl Control {
+    /// A control with nothing pending.
+    pub fn new() -> Arc<Control> {
+        Arc::new(Control::default())
+    }
+
+    /// Asks the engine to apply `config` (see [`Engine::reconfigure`]: state is kept).
+    pub fn reload(&self, config: Config) {
+        *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(config);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Asks the outputs to reopen their files.
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::Relaxed);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// What is pending, taken: (new rules, reopen).
+    fn take(&self) -> Option<(Option<Config>, bool)> {
+        if !self.pending.swap(false, Ordering::Acquire) {
+            return None;
+        }
+        let cfg = self
+            .reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        Some((cfg, self.reopen.swap(false, Ordering::Relaxed)))
+    }
+}
+
 /// How often the engine thread publishes a metrics snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
@@ -942,6 +1008,7 @@ fn start<'scope, 'env>(
     shared: Arc<LiveCounters>,
     stats_every: Option<Duration>,
     metrics: Option<Arc<Hub>>,
+    control: Option<Arc<Control>>,
 ) -> Stages<'scope> {
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
@@ -970,6 +1037,7 @@ fn start<'scope, 'env>(
         shared,
         stats_every,
         metrics,
+        control,
     };
     let engine = std::thread::Builder::new()
         .name("cg-engine".into())
@@ -1050,6 +1118,7 @@ pub fn run_engine(
             shared.clone(),
             None,
             opts.metrics.clone(),
+            opts.control.clone(),
         );
         let mut d = Dispatcher::with(
             st.senders,
@@ -1104,6 +1173,8 @@ pub struct LiveOptions {
     pub ring_lag: Duration,
     /// Publish the figures here about once a second (wall time) for `/metrics`.
     pub metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests (SIGHUP).
+    pub control: Option<Arc<Control>>,
 }
 
 /// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
@@ -1214,6 +1285,7 @@ pub fn run_live_engine(
             shared.clone(),
             Some(opts.stats_every),
             opts.metrics.clone(),
+            opts.control.clone(),
         );
         if opts.fanout {
             // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
@@ -1443,6 +1515,7 @@ mod tests {
             workers,
             mode: QueueMode::Block,
             metrics: None,
+            control: None,
         };
         run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
         std::mem::take(&mut *seen.lock().unwrap())

@@ -57,6 +57,21 @@ macro_rules! detectors {
             (v, changes)
         }
 
+        /// What [`rebuild`] would change going from `old` to `new`, by slug, without building anything.
+        pub fn changes(old: &DetectorsConfig, new: &DetectorsConfig) -> Vec<(&'static str, Change)> {
+            let mut changes = Vec::new();
+            $(
+                let same = format!("{:?}", old.$module) == format!("{:?}", new.$module);
+                match (old.$module.enabled, new.$module.enabled) {
+                    (true, true) if !same => changes.push(($module::META.slug, Change::Reconfigured)),
+                    (false, true) => changes.push(($module::META.slug, Change::Enabled)),
+                    (true, false) => changes.push(($module::META.slug, Change::Disabled)),
+                    _ => {}
+                }
+            )*
+            changes
+        }
+
         /// Every enabled detector, built from its settings.
         pub fn all(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
             let mut v: Vec<Box<dyn Detector>> = Vec::new();
@@ -185,6 +200,7 @@ mod tests {
                 ("scanner-user-agent", Change::Disabled)
             ]
         );
+        assert_eq!(super::changes(&old, &new), changes);
         // Order stays the catalogue's.
         let order: Vec<_> = v.iter().map(|d| d.meta().slug).collect();
         let want: Vec<_> = METAS
