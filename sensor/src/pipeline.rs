@@ -996,6 +996,14 @@ struct Stages<'scope> {
     engine: std::thread::ScopedJoinHandle<'scope, EngineOut>,
 }
 
+/// What the engine thread does besides detection: periodic stats (live), metrics snapshots, SIGHUP requests.
+#[derive(Default)]
+struct Hooks {
+    stats_every: Option<Duration>,
+    metrics: Option<Arc<Hub>>,
+    control: Option<Arc<Control>>,
+}
+
 #[expect(
     clippy::expect_used,
     reason = "a thread that cannot be started is not a packet error: fail loudly"
@@ -1006,10 +1014,13 @@ fn start<'scope, 'env>(
     engine: Engine,
     sink: &'env mut dyn AlertSink,
     shared: Arc<LiveCounters>,
-    stats_every: Option<Duration>,
-    metrics: Option<Arc<Hub>>,
-    control: Option<Arc<Control>>,
+    hooks: Hooks,
 ) -> Stages<'scope> {
+    let Hooks {
+        stats_every,
+        metrics,
+        control,
+    } = hooks;
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
     let mut senders = Vec::new();
@@ -1116,9 +1127,11 @@ pub fn run_engine(
             engine,
             sink,
             shared.clone(),
-            None,
-            opts.metrics.clone(),
-            opts.control.clone(),
+            Hooks {
+                stats_every: None,
+                metrics: opts.metrics.clone(),
+                control: opts.control.clone(),
+            },
         );
         let mut d = Dispatcher::with(
             st.senders,
@@ -1283,9 +1296,11 @@ pub fn run_live_engine(
             engine,
             sink,
             shared.clone(),
-            Some(opts.stats_every),
-            opts.metrics.clone(),
-            opts.control.clone(),
+            Hooks {
+                stats_every: Some(opts.stats_every),
+                metrics: opts.metrics.clone(),
+                control: opts.control.clone(),
+            },
         );
         if opts.fanout {
             // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
