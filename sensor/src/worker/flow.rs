@@ -4,11 +4,25 @@
 //!
 //! A flow's id is the capture-order sequence number of its first packet: unique within a run, and the same
 //! whatever the number of workers (so it can appear in deterministic output).
+//!
+//! # Rate reports
+//!
+//! Each direction of a UDP flow also counts its datagrams and bytes in the current second of packet time (two
+//! words, reset when the second changes: no allocation, no extra lookup). The packet that brings a direction
+//! to [`UdpRate::FLOOR_PPS`] in a second puts the flow on a short *hot list* (at most [`MAX_HOT`] entries a
+//! second; beyond that the report is lost and counted, `rate_dropped`). At the sweep that closes the second
+//! (the clock marker of the next one, which every worker gets before any packet of the new second), each hot
+//! direction becomes one [`Payload::UdpRate`] event with the whole second's figures, numbered with the
+//! marker's sequence number and ordered by the flow's id ([`callguard_rules::event::Event::tiebreak`]): the
+//! same events in the same order with 1 worker or N. The engine sums them per destination.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use callguard_parsers::link::ip_bytes;
+use std::net::SocketAddr;
+
+use callguard_parsers::link::{IPPROTO_UDP, ip_bytes, ip_from_bytes};
+use callguard_rules::event::{Event, Payload, UdpRate};
 use callguard_rules::table::{BoundedMap, TableStats};
 use callguard_rules::time::PacketTime;
 
@@ -19,6 +33,9 @@ pub const MAX_FLOWS: usize = 262_144;
 /// A flow with no packet for this long is forgotten. Five minutes outlasts RTP silence suppression and SIP
 /// keep-alive intervals (RFC 5626 suggests 120 s for UDP, 840 s for TCP).
 pub const FLOW_IDLE_SECS: u64 = 300;
+/// Flow directions reported per second at most (see the module doc): a flood spread over more flows than this,
+/// each above the floor, is still seen in the ones reported.
+pub const MAX_HOT: usize = 4096;
 
 /// A flow's 5-tuple with its endpoints in canonical order, so both directions map to one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,17 +138,48 @@ pub struct Flow {
     /// Media keying and ICE protocols seen on the flow, either direction: the evidence RTP streams on the
     /// same 5-tuple carry.
     pub media: MediaFlags,
+    /// The current second's datagrams per [`Side`] (UDP only; see the module doc).
+    pub second: [SecondCount; 2],
+}
+
+/// One direction's datagrams in one second of packet time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondCount {
+    /// The second (whole seconds of packet time).
+    pub sec: u64,
+    /// Datagrams.
+    pub packets: u32,
+    /// Payload bytes.
+    pub bytes: u64,
 }
 
 impl Flow {
+    /// Counts a packet; returns whether it brought its direction's second to the rate floor.
     #[inline]
-    fn count(&mut self, ts: PacketTime, side: Side, len: usize) {
+    fn count(&mut self, ts: PacketTime, side: Side, len: usize, udp: bool) -> bool {
         self.last = self.last.max(ts);
         let i = side as usize;
         if let (Some(p), Some(b)) = (self.packets.get_mut(i), self.bytes.get_mut(i)) {
             *p += 1;
             *b += len as u64;
         }
+        if !udp {
+            return false;
+        }
+        let Some(c) = self.second.get_mut(i) else {
+            return false;
+        };
+        let sec = ts.secs();
+        if c.sec != sec {
+            *c = SecondCount {
+                sec,
+                packets: 0,
+                bytes: 0,
+            };
+        }
+        c.packets = c.packets.saturating_add(1);
+        c.bytes += len as u64;
+        c.packets == UdpRate::FLOOR_PPS
     }
 }
 
@@ -140,6 +188,10 @@ impl Flow {
 pub struct FlowStats {
     /// Flows created.
     pub created: u64,
+    /// Rate reports made ([`Payload::UdpRate`]).
+    pub rate_reports: u64,
+    /// Rate reports lost because the hot list was full.
+    pub rate_dropped: u64,
     /// The table's figures (entries now, evicted, expired).
     pub table: TableStats,
 }
@@ -149,6 +201,10 @@ pub struct FlowStats {
 pub struct FlowTable {
     map: BoundedMap<FlowKey, Flow>,
     created: u64,
+    /// Flow directions at or above the rate floor in the current second (see the module doc).
+    hot: Vec<(FlowKey, Side)>,
+    rate_reports: u64,
+    rate_dropped: u64,
 }
 
 impl Default for FlowTable {
@@ -163,6 +219,9 @@ impl FlowTable {
         Self {
             map: BoundedMap::new(cap, idle),
             created: 0,
+            hot: Vec::new(),
+            rate_reports: 0,
+            rate_dropped: 0,
         }
     }
 
@@ -177,10 +236,14 @@ impl FlowTable {
         side: Side,
         len: usize,
     ) -> MediaFlags {
+        let udp = key.proto == IPPROTO_UDP;
         // The common case, a known flow, costs one lookup.
         if let Some(f) = self.map.get_mut(&key, ts) {
-            f.count(ts, side, len);
-            return f.media;
+            let media = f.media;
+            if f.count(ts, side, len, udp) {
+                self.heat(key, side);
+            }
+            return media;
         }
         self.created += 1;
         let f = self.map.get_or_insert_with(key, ts, || Flow {
@@ -191,9 +254,81 @@ impl FlowTable {
             bytes: [0; 2],
             opened_by: side,
             media: MediaFlags::NONE,
+            second: [SecondCount::default(); 2],
         });
-        f.count(ts, side, len);
-        f.media
+        let media = f.media;
+        if f.count(ts, side, len, udp) {
+            self.heat(key, side);
+        }
+        media
+    }
+
+    /// Puts a flow direction that reached the rate floor on the hot list (rare: kept out of line).
+    #[cold]
+    #[inline(never)]
+    fn heat(&mut self, key: FlowKey, side: Side) {
+        if self.hot.len() < MAX_HOT {
+            self.hot.push((key, side));
+        } else {
+            self.rate_dropped += 1;
+        }
+    }
+
+    /// Reports every hot flow direction whose second ended before `now` (the sweep's time; at the end of input,
+    /// `None`: every one), with sequence number `seq`, in the order of the flows' ids. Called by the worker's
+    /// sweep and at the end of input.
+    pub fn rate_reports(&mut self, now: Option<PacketTime>, seq: u64, out: &mut Vec<Event>) {
+        if self.hot.is_empty() {
+            return;
+        }
+        let from = out.len();
+        let mut keep = 0;
+        for i in 0..self.hot.len() {
+            let Some(&(key, side)) = self.hot.get(i) else {
+                break;
+            };
+            let Some(f) = self.map.get(&key) else {
+                continue;
+            };
+            let Some(c) = f.second.get(side as usize).copied() else {
+                continue;
+            };
+            if now.is_some_and(|t| c.sec >= t.secs()) {
+                // Still counting (cannot happen at a sweep, which comes before the new second's packets).
+                if let Some(slot) = self.hot.get_mut(keep) {
+                    *slot = (key, side);
+                }
+                keep += 1;
+                continue;
+            }
+            let (a, b) = (
+                SocketAddr::new(ip_from_bytes(key.lo.0), key.lo.1),
+                SocketAddr::new(ip_from_bytes(key.hi.0), key.hi.1),
+            );
+            let (src, dst) = match side {
+                Side::LoToHi => (a, b),
+                Side::HiToLo => (b, a),
+            };
+            self.rate_reports += 1;
+            out.push(Event {
+                seq,
+                ts: now.unwrap_or(f.last),
+                payload: Payload::UdpRate(UdpRate {
+                    src,
+                    dst,
+                    sec: c.sec,
+                    packets: c.packets,
+                    bytes: c.bytes,
+                    rtp: f.media.contains(MediaFlags::RTP),
+                    sip: f.media.contains(MediaFlags::SIP),
+                    flow_id: f.id,
+                }),
+            });
+        }
+        self.hot.truncate(keep);
+        if let Some(new) = out.get_mut(from..) {
+            new.sort_by_key(Event::tiebreak);
+        }
     }
 
     /// Records that `flags` were seen on the flow of `key` (already counted by [`FlowTable::packet`]).
@@ -217,6 +352,8 @@ impl FlowTable {
     pub fn stats(&self) -> FlowStats {
         FlowStats {
             created: self.created,
+            rate_reports: self.rate_reports,
+            rate_dropped: self.rate_dropped,
             table: self.map.stats(),
         }
     }

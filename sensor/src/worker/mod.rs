@@ -916,6 +916,9 @@ impl Worker {
         out: &mut Vec<Event>,
     ) {
         if callguard_parsers::sip::probe(payload) {
+            if !flags.contains(MediaFlags::SIP) {
+                self.flows.mark(&flow, MediaFlags::SIP);
+            }
             self.sip(seq, ts, src, dst, payload, out);
             return;
         }
@@ -924,6 +927,9 @@ impl Worker {
             Kind::Rtp => {
                 if let Some(p) = rtp::rtp_packet(payload) {
                     self.counters.count(Proto::Rtp);
+                    if !flags.contains(MediaFlags::RTP) {
+                        self.flows.mark(&flow, MediaFlags::RTP);
+                    }
                     let key = DirKey::new(flow, side, p.ssrc());
                     self.media.rtp(seq, ts, (src, dst), key, &p, flags, out);
                 }
@@ -1030,6 +1036,7 @@ impl Worker {
         // What the sweep ends (TLS handshakes of closed or idle connections, DTLS handshakes, RTP streams)
         // carries the sweep's sequence number and time, ordered by first packet (`Event::tiebreak`).
         let from = out.len();
+        self.flows.rate_reports(Some(now), seq, out);
         self.app.tls.expire(now);
         self.tls_events(seq, Some(now), out);
         self.dtls.sweep(now, seq, out);
@@ -1047,6 +1054,7 @@ impl Worker {
         self.app.tally.events.clear();
         // TLS handshakes still open end too: sequence number `u64::MAX`, by first packet, with the streams.
         let from = out.len();
+        self.flows.rate_reports(None, u64::MAX, out);
         self.app.tls.finish();
         self.tls_events(u64::MAX, None, out);
         self.dtls.finish(out);
