@@ -4,6 +4,6 @@ set -euo pipefail
 dir="$(cd "$(dirname "$0")" && pwd)"
 for s in calls register svmap svwar svcrack invite-flood register-flood arp-spoof bye-third-party rtp-injection media-redirect \
 	srtp-downgrade sdes-cleartext tls-sdes tls-cert-change baresip-media baresip-tls-plain sip-ws weak-tls \
-	dtls-mismatch tls-mitm syn-flood; do
+	dtls-mismatch tls-mitm syn-flood rtp-flood; do
 	"$dir/scenarios/$s.sh"
 done

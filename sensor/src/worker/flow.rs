@@ -399,4 +399,73 @@ mod tests {
         t.expire(PacketTime::from_secs(100));
         assert_eq!(t.stats().table.len, 0);
     }
+
+    fn rates(ev: &[Event]) -> Vec<UdpRate> {
+        ev.iter()
+            .filter_map(|e| match e.payload {
+                Payload::UdpRate(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_direction_at_the_floor_is_reported_once_when_its_second_closes() {
+        let mut t = FlowTable::default();
+        let a: IpAddr = "10.77.0.66".parse().unwrap();
+        let b: IpAddr = "10.77.0.11".parse().unwrap();
+        let (k, fwd) = FlowKey::new(a, 40000, b, 16000, IPPROTO_UDP);
+        let (_, back) = FlowKey::new(b, 16000, a, 40000, IPPROTO_UDP);
+        let at = |ms: u64| PacketTime::from_nanos(10_000_000_000 + ms * 1_000_000);
+        for i in 0..400u64 {
+            t.packet(100 + i, at(i * 2), k, fwd, 172);
+        }
+        // The other direction stays under the floor, and a TCP flow at any rate is not counted.
+        for i in 0..149u64 {
+            t.packet(1000 + i, at(i * 5), k, back, 172);
+        }
+        let (tk, ts) = FlowKey::new(a, 40001, b, 5061, 6);
+        for i in 0..500u64 {
+            t.packet(2000 + i, at(i), tk, ts, 10);
+        }
+        t.mark(&k, MediaFlags::RTP);
+        let mut out = Vec::new();
+        // A sweep within the second reports nothing yet.
+        t.rate_reports(Some(at(900)), 7, &mut out);
+        assert!(out.is_empty());
+        t.rate_reports(Some(at(1000)), 9, &mut out);
+        let r = rates(&out);
+        assert_eq!(r.len(), 1, "{out:?}");
+        assert_eq!(out[0].seq, 9);
+        assert_eq!(out[0].tiebreak(), 101);
+        assert_eq!(r[0].src, SocketAddr::new(a, 40000));
+        assert_eq!(r[0].dst, SocketAddr::new(b, 16000));
+        assert_eq!((r[0].sec, r[0].packets, r[0].bytes), (10, 400, 400 * 172));
+        assert!(r[0].rtp && !r[0].sip);
+        assert_eq!(r[0].flow_id, 100);
+        out.clear();
+        t.rate_reports(Some(at(2000)), 11, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(t.stats().rate_reports, 1);
+    }
+
+    #[test]
+    fn reports_at_the_end_of_input_and_the_hot_list_is_capped() {
+        let mut t = FlowTable::default();
+        let b: IpAddr = "10.77.0.12".parse().unwrap();
+        let ts = PacketTime::from_secs(50);
+        let mut seq = 0;
+        for port in 0..(MAX_HOT as u16 + 10) {
+            let (k, s) = FlowKey::new("10.9.0.1".parse().unwrap(), port, b, 30000, IPPROTO_UDP);
+            for _ in 0..UdpRate::FLOOR_PPS {
+                t.packet(seq, ts, k, s, 0);
+                seq += 1;
+            }
+        }
+        let mut out = Vec::new();
+        t.rate_reports(None, u64::MAX, &mut out);
+        assert_eq!(out.len(), MAX_HOT);
+        assert!(out.windows(2).all(|w| w[0].tiebreak() < w[1].tiebreak()));
+        assert_eq!(t.stats().rate_dropped, 10);
+    }
 }
