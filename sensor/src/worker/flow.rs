@@ -455,7 +455,7 @@ mod tests {
         let b: IpAddr = "10.77.0.12".parse().unwrap();
         let ts = PacketTime::from_secs(50);
         let mut seq = 0;
-        for port in 0..(MAX_HOT as u16 + 10) {
+        for port in 0..u16::try_from(MAX_HOT + 10).unwrap() {
             let (k, s) = FlowKey::new("10.9.0.1".parse().unwrap(), port, b, 30000, IPPROTO_UDP);
             for _ in 0..UdpRate::FLOOR_PPS {
                 t.packet(seq, ts, k, s, 0);
