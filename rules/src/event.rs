@@ -49,7 +49,8 @@ pub enum Payload {
     /// certificate (or what can be seen of the handshake) is known.
     Tls(Box<TlsSeen>),
     /// One direction of a UDP flow carried many datagrams in one second of packet time (at least the
-    /// worker's floor, [`UdpRate::FLOOR_PPS`]): what rate judgements (`rtp-flood`) are made of.
+    /// worker's floor, [`UdpRate::FLOOR_PPS`]), or new UDP flows to one destination opened in one second:
+    /// what rate judgements (`rtp-flood`) are made of.
     UdpRate(UdpRate),
     /// Packet time entered a new second. The dispatcher injects one per second of capture, so that windows
     /// close and idle state expires on quiet links exactly as often with 1 worker as with N. Detectors never
@@ -596,9 +597,16 @@ pub struct ReportSeen {
     pub jitter: u32,
 }
 
-/// One direction of a UDP flow in one second of packet time, reported by the worker that owns the flow when
-/// the second closed with at least [`UdpRate::FLOOR_PPS`] datagrams. Quieter seconds make no event, so a
-/// call's media (50 packets a second per direction) costs nothing here.
+/// UDP datagrams to one destination in one second of packet time, in one of two kinds:
+/// - a *flow report* (`opened == 0`): one direction of a UDP flow, reported by the worker that owns the flow
+///   when the second closed with at least [`UdpRate::FLOOR_PPS`] datagrams (less the flow's opening datagram
+///   when it opened in that second: that one is in an opening report). Quieter seconds make no event, so a
+///   call's media (50 packets a second per direction) costs nothing here;
+/// - an *opening report* (`opened > 0`): the UDP flows to `dst` that one worker saw open in that second, one
+///   datagram each (`packets == opened`), whatever their number: a flood whose every datagram has a new
+///   5-tuple (random source ports, spoofed sources) is a flood of openings. Every worker reports all of its
+///   openings, so their sum per destination is the same whatever the number of workers. `src` is the first
+///   opener, `single_source` says whether every opener had its address; `rtp` and `sip` are not known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UdpRate {
     /// Sender.
@@ -615,8 +623,13 @@ pub struct UdpRate {
     pub rtp: bool,
     /// Some datagram of the flow parsed as SIP.
     pub sip: bool,
-    /// The capture-order sequence number of the flow's first packet: its identity, and the merge tiebreak
-    /// (reports are made at the clock marker that closes the second; see [`Event::tiebreak`]).
+    /// Flows opened (an opening report), or 0 (a flow report).
+    pub opened: u32,
+    /// Every datagram counted came from `src`'s address (always true for a flow report).
+    pub single_source: bool,
+    /// The capture-order sequence number of the flow's first packet (of an opening report: of the first flow
+    /// opened): its identity, and the merge tiebreak (reports are made at the clock marker that closes the
+    /// second; see [`Event::tiebreak`]).
     pub flow_id: u64,
 }
 

@@ -271,6 +271,7 @@ impl Counters {
         self.flows.created += o.flows.created;
         self.flows.rate_reports += o.flows.rate_reports;
         self.flows.rate_dropped += o.flows.rate_dropped;
+        self.flows.opened_dropped += o.flows.opened_dropped;
         self.flows.table.merge(&o.flows.table);
         self.media.merge(&o.media);
         self.tls.merge(&o.tls);

@@ -8,9 +8,13 @@
 //! second of packet time, and reports a direction whose second reached a floor
 //! ([`UdpRate::FLOOR_PPS`], 150) as one [`Payload::UdpRate`] at the clock marker that closes the second
 //! (flagged `rtp` when the flow carried RTP, `sip` when it carried SIP). A call's own media (50 packets a
-//! second per direction at 20 ms) makes no report at all. This detector sums the reports per destination
-//! (address and port) and per second, so a flood spread over several source ports, or over workers, is
-//! judged whole; whatever the number of workers, the same reports arrive in the same order.
+//! second per direction at 20 ms) makes no report at all. A flood whose every datagram opens a new 5-tuple
+//! (`hping3 --udp` without `-k` changes its source port each time; spoofed sources) brings no flow to the
+//! floor, so each worker also reports, per destination and second, how many UDP flows it saw open there (an
+//! *opening report*: one datagram each, whatever the number, so that the sum over workers does not depend
+//! on how many there are). This detector sums both kinds per destination (address and port) and per second,
+//! so a flood spread over source ports, sources or workers is judged whole; whatever the number of workers,
+//! the same reports arrive in the same order.
 //!
 //! # What raises it
 //! Once a second the detector judges the seconds whose reports are all in (those before the previous tick:
@@ -20,7 +24,8 @@
 //!   `min_rate`;
 //! - **not negotiated**: its packets are at least `unnegotiated_rate`, clearly above any real stream, since
 //!   unassociated RTP is common (signalling not mirrored, or inside TLS); and either some flow to it carried
-//!   RTP, or its port is at least `min_port` and no flow to it carried SIP (SIP floods are `sip-flood`'s).
+//!   RTP, or its port is at least `min_port`, is not one of `sip_ports`, and no flow to it carried SIP (SIP
+//!   floods are `sip-flood`'s).
 //!
 //! `min_secs` flooding seconds in a row start an *episode*: one alert, `phase = "started"`. `end_secs` seconds
 //! without flooding end it: a follow-up, `phase = "ended"`, with the episode's totals. An episode still running
@@ -30,17 +35,19 @@
 //! # Evidence
 //! `phase`, `negotiated` (bool), `rtp` (some flooding flow carried RTP), `rate` (mean packets a second over
 //! the run that started it, or over the whole episode), `peak_rate`, `packets`, `bytes`, `duration_secs`,
-//! `first_second` (start of the first flooding second), `flows` (most flows to the destination above the
-//! floor in one second), and for a negotiated endpoint `expected_rate`, `codec`, `ptime_ms`, `call_id`.
-//! `src_ip`/`src_port` is the top source (the flow that sent the most in one second), `dest_ip`/`dest_port`
-//! the target.
+//! `first_second` (start of the first flooding second), `flows` (most flows to the destination in one second:
+//! those above the floor and those that opened), and for a negotiated endpoint `expected_rate`, `codec`,
+//! `ptime_ms`, `call_id`. `src_ip`/`src_port` is the top source (the flow, or the single source of a worker's
+//! openings, that sent the most in one second; absent when every report had many sources, as a spoofed flood
+//! has), `dest_ip`/`dest_port` the target.
 //!
 //! # Bounds
 //! One entry per destination that received a report (`max_targets`, idle after `idle_secs`; a full table
 //! evicts the least recently seen, counted), a few words each: the top source is kept, not a table of
-//! sources. The workers' side is bounded too (one counter per flow direction in the flow table, at most 4096
-//! reports per worker per second). A flood from a million spoofed sources whose every flow stays under the
-//! floor (`hping3 --rand-source`) makes no report: it costs nothing here and is not seen by this detector.
+//! sources. The workers' side is bounded too: one counter per flow direction in the flow table, at most 4096
+//! flow reports and 4096 destinations of openings per worker and second (beyond that, counted as dropped). A
+//! flood from a million spoofed sources costs the flow table its cap (it evicts the oldest flows, counted),
+//! one openings entry per worker, and here one target.
 //!
 //! # Severity
 //! **Medium**, as `sip-flood`: a flood degrades calls but leaves no foothold. High when the peak reaches
@@ -54,7 +61,7 @@
 //! servers receive many streams on one port only with distinct 5-tuples to distinct ports in practice; when
 //! they share one, raise `unnegotiated_rate`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -91,6 +98,9 @@ pub struct Config {
     pub unnegotiated_rate: u64,
     /// Lowest destination port judged for UDP that is not RTP (RTP is judged on any port).
     pub min_port: u16,
+    /// Ports never judged for UDP that is not RTP: SIP's, whose floods are `sip-flood`'s (a flood of new
+    /// 5-tuples is not known to be SIP: its reports count openings, not what they carried).
+    pub sip_ports: Vec<u16>,
     /// Consecutive flooding seconds that start an episode (1 to 30).
     pub min_secs: u64,
     /// Consecutive quiet seconds that end an episode (1 to 30).
@@ -111,6 +121,7 @@ impl Default for Config {
             min_rate: 200,
             unnegotiated_rate: 400,
             min_port: 1024,
+            sip_ports: vec![5060, 5061],
             min_secs: 2,
             end_secs: 3,
             severity_high_rate: 5_000,
@@ -129,8 +140,12 @@ struct Second {
     flows: u64,
     rtp: bool,
     sip: bool,
-    /// The flow that sent the most, and how much.
+    /// The flow report that counted the most, and how much.
     top: Option<(SocketAddr, u64)>,
+    /// Flows opened (all workers' opening reports together), and their one source address when they all had
+    /// one (`None` once two differ).
+    opened: u64,
+    opened_src: Option<Option<IpAddr>>,
 }
 
 impl Second {
@@ -138,12 +153,36 @@ impl Second {
         let n = u64::from(r.packets);
         self.packets += n;
         self.bytes += r.bytes;
-        self.flows += 1;
         self.rtp |= r.rtp;
         self.sip |= r.sip;
-        if self.top.is_none_or(|(_, m)| n > m) {
-            self.top = Some((r.src, n));
+        if r.opened > 0 {
+            // Each worker reports its share of the openings: only their sum, and whether they all came from
+            // one address, are the same whatever the number of workers (not which share is largest, nor the
+            // first opener's port).
+            self.flows += u64::from(r.opened);
+            self.opened += u64::from(r.opened);
+            let src = r.single_source.then_some(r.src.ip());
+            self.opened_src = Some(match self.opened_src {
+                None => src,
+                Some(prev) => prev.filter(|p| Some(*p) == src),
+            });
+        } else {
+            self.flows += 1;
+            if self.top.is_none_or(|(_, m)| n > m) {
+                self.top = Some((r.src, n));
+            }
         }
+    }
+
+    /// The source that sent the most: the top flow, or the openings' single address (no port) when they
+    /// outnumber it; `None` when the openings, outnumbering every flow, came from many (spoofed) addresses.
+    fn top_source(&self) -> Option<(Option<SocketAddr>, u64)> {
+        let flow = self.top.map(|(a, n)| (Some(a), n));
+        if self.opened > flow.map_or(0, |(_, n)| n) {
+            let src = self.opened_src.flatten().map(|ip| SocketAddr::new(ip, 0));
+            return Some((src, self.opened));
+        }
+        flow
     }
 }
 
@@ -157,7 +196,8 @@ struct Totals {
     peak: u64,
     flows: u64,
     rtp: bool,
-    top: Option<(SocketAddr, u64)>,
+    /// The top source of the busiest second (see [`Second::top_source`]); port 0 for openings.
+    top: Option<(Option<SocketAddr>, u64)>,
 }
 
 impl Totals {
@@ -171,7 +211,7 @@ impl Totals {
         self.peak = self.peak.max(s.packets);
         self.flows = self.flows.max(s.flows);
         self.rtp |= s.rtp;
-        if let Some((src, n)) = s.top
+        if let Some((src, n)) = s.top_source()
             && self.top.is_none_or(|(_, m)| n > m)
         {
             self.top = Some((src, n));
@@ -233,7 +273,8 @@ fn threshold(
         };
         return Some((expected.saturating_mul(cfg.factor).max(cfg.min_rate), Some(n)));
     }
-    let judged = s.rtp || (!s.sip && dst.port() >= cfg.min_port);
+    let judged =
+        s.rtp || (!s.sip && dst.port() >= cfg.min_port && !cfg.sip_ports.contains(&dst.port()));
     judged.then_some((cfg.unnegotiated_rate, None))
 }
 
@@ -321,7 +362,10 @@ impl RtpFlood {
     }
 
     fn alert(dst: SocketAddr, totals: &Totals, phase: &'static str, now: PacketTime) -> Alert {
-        let (src_ip, src_port) = totals.top.map_or((None, None), |(a, _)| (Some(a.ip()), Some(a.port())));
+        let (src_ip, src_port) = match totals.top {
+            Some((Some(a), _)) => (Some(a.ip()), Some(a.port()).filter(|p| *p != 0)),
+            _ => (None, None),
+        };
         let secs = totals.secs.max(1);
         #[expect(clippy::cast_precision_loss, reason = "a rate")]
         let rate = totals.packets as f64 / secs as f64;
@@ -449,7 +493,6 @@ fn raise(cfg: &Config, dst: SocketAddr, c: Change, now: PacketTime, cx: &mut Con
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::IpAddr;
     use crate::testkit::{Scenario, Sip, media};
 
     const CALLEE: &str = "10.77.0.12:6000";
@@ -467,6 +510,8 @@ mod tests {
             bytes: u64::from(packets) * 172,
             rtp,
             sip: false,
+            opened: 0,
+            single_source: true,
             flow_id: flow,
         })
     }
@@ -615,6 +660,51 @@ mod tests {
         flood(&mut s, "10.77.0.66:40000", "10.77.0.12:7078", 2, 2, 1000, true);
         let alerts = s.run(RtpFlood::new(&Config::default()));
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    }
+
+    #[test]
+    fn openings_reported_by_several_workers_add_up_and_a_spoofed_flood_names_no_source() {
+        let mut s = Scenario::new();
+        clock(&mut s, 30);
+        let base = Scenario::BASE_NANOS / 1_000_000_000;
+        for i in 2..6u64 {
+            // Four workers' shares of 600 openings a second from spoofed sources; each share alone is small.
+            for w in 0..4u64 {
+                s.at_ms(
+                    (i + 1) * 1000,
+                    Payload::UdpRate(UdpRate {
+                        src: "172.16.0.1:1234".parse().unwrap(),
+                        dst: "10.77.0.12:30004".parse().unwrap(),
+                        sec: base + i,
+                        packets: 150,
+                        bytes: 150 * 160,
+                        rtp: false,
+                        sip: false,
+                        opened: 150,
+                        single_source: false,
+                        flow_id: i * 10 + w,
+                    }),
+                );
+            }
+        }
+        let alerts = s.run(RtpFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        let a = &alerts[0];
+        assert_eq!(a.src_ip, None);
+        assert_eq!(a.dest_port, Some(30004));
+        assert_eq!(a.evidence.get("peak_rate"), Some(&Value::U64(600)));
+        assert_eq!(a.evidence.get("flows"), Some(&Value::U64(600)));
+        // The same openings to a SIP port are sip-flood's business (what they carried is not known).
+        let mut s2 = Scenario::new();
+        clock(&mut s2, 30);
+        for i in 2..6u64 {
+            let mut r = report("172.16.0.1:1234", "10.77.0.1:5060", base + i, 900, false, i);
+            if let Payload::UdpRate(u) = &mut r {
+                u.opened = 900;
+            }
+            s2.at_ms((i + 1) * 1000, r);
+        }
+        assert!(s2.run(RtpFlood::new(&Config::default())).is_empty());
     }
 
     #[test]

@@ -843,7 +843,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        let flags = self.flows.packet(seq, ts, key, side, len);
+        let (flags, opened) = self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -852,7 +852,7 @@ impl Worker {
                     seq,
                     ts,
                     (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
-                    (key, side, flags),
+                    (key, side, flags, opened),
                     u.payload,
                     out,
                 );
@@ -911,11 +911,15 @@ impl Worker {
         seq: u64,
         ts: PacketTime,
         (src, dst): (SocketAddr, SocketAddr),
-        (flow, side, flags): (FlowKey, Side, MediaFlags),
+        (flow, side, flags, opened): (FlowKey, Side, MediaFlags, bool),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
-        if callguard_parsers::sip::probe(payload) {
+        let sip = callguard_parsers::sip::probe(payload);
+        if opened && !sip {
+            self.flows.open(seq, ts, flow, side, payload.len());
+        }
+        if sip {
             if !flags.contains(MediaFlags::SIP) {
                 self.flows.mark(&flow, MediaFlags::SIP);
             }
