@@ -57,9 +57,10 @@
 //! Relayed media seen twice on a SPAN port (a man in the middle forwarding a stream, or a mirror of both sides
 //! of a router) counts each copy in its own flow direction at the stream's rate: far under the floor. Video
 //! (hundreds of packets a second at high bit rates) to an endpoint whose `m=video` line is not negotiated in
-//! the captured SIP can reach `unnegotiated_rate`: raise it, or rely on the SDP. Conference bridges and media
-//! servers receive many streams on one port only with distinct 5-tuples to distinct ports in practice; when
-//! they share one, raise `unnegotiated_rate`.
+//! the captured SIP can reach `unnegotiated_rate`: raise it, or rely on the SDP. A media server that takes
+//! every client on one port (WebRTC SFUs with BUNDLE) is not a flood here: each client's stream is its own
+//! flow under the floor, and their flows open at call setup, not hundreds a second. A UDP flood of a SIP port
+//! that is not SIP (`sip_ports`) is left out: this detector judges media ports.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -92,14 +93,15 @@ pub struct Config {
     pub enabled: bool,
     /// A negotiated endpoint floods at this many times its codec's packet rate...
     pub factor: u64,
-    /// ...and at least this many packets a second (below the workers' floor of 150 means the floor).
+    /// ...and at least this many packets a second (a flow's packets count once the flow reaches the workers'
+    /// floor of 150 in a second; flow openings always count).
     pub min_rate: u64,
     /// Packets a second to an endpoint no call negotiated that count as flooding.
     pub unnegotiated_rate: u64,
     /// Lowest destination port judged for UDP that is not RTP (RTP is judged on any port).
     pub min_port: u16,
-    /// Ports never judged for UDP that is not RTP: SIP's, whose floods are `sip-flood`'s (a flood of new
-    /// 5-tuples is not known to be SIP: its reports count openings, not what they carried).
+    /// Ports never judged for UDP that is not RTP: SIP's (SIP floods are `sip-flood`'s; other datagrams there
+    /// are not media).
     pub sip_ports: Vec<u16>,
     /// Consecutive flooding seconds that start an episode (1 to 30).
     pub min_secs: u64,
