@@ -39,7 +39,8 @@ use foldhash::fast::RandomState;
 
 use super::media::MediaFlags;
 
-/// Flows one worker tracks at most (about 100 bytes each: 26 MB at the cap).
+/// Flows one worker tracks at most (about 150 bytes each with its key, 48 of them the per-second counters of
+/// the rate reports: 40 MB at the cap).
 pub const MAX_FLOWS: usize = 262_144;
 /// A flow with no packet for this long is forgotten. Five minutes outlasts RTP silence suppression and SIP
 /// keep-alive intervals (RFC 5626 suggests 120 s for UDP, 840 s for TCP).
