@@ -139,9 +139,16 @@ impl Engine {
         self.flush_raised();
     }
 
-    /// End of input: a last tick so that open windows are judged.
+    /// End of input: a last tick so that open windows are judged, then each detector's
+    /// [`Detector::on_finish`].
     pub fn finish(&mut self) {
         self.tick();
+        let now = self.now;
+        for d in &mut self.detectors {
+            let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
+            d.on_finish(now, &mut cx);
+        }
+        self.flush_raised();
         self.calls.finish();
     }
 

@@ -132,6 +132,9 @@ pub struct SipSeen {
     pub call_id: Box<str>,
     /// The user part of the From URI.
     pub from_user: Option<Box<str>>,
+    /// The display name of From (unquoted), where one is given: scanners sign there too (sipvicious in its
+    /// compact mode, which drops User-Agent, still writes `"sipvicious"`).
+    pub from_display: Option<Box<str>>,
     /// The From tag.
     pub from_tag: Option<Box<str>>,
     /// The user part of the To URI.
@@ -276,6 +279,9 @@ pub struct AuthSeen {
     pub algorithm: Option<Box<str>>,
     /// `qop` (absent: the RFC 2069 compatibility mode, no client nonce).
     pub qop: Option<Box<str>>,
+    /// `nonce`: the server's challenge the credentials answer (not a secret: the server sent it in clear),
+    /// so that `sip-bruteforce` can count the challenges a guesser used.
+    pub nonce: Option<Box<str>>,
 }
 
 /// An SDP body: what the engine needs to tie media to calls and judge its protection. Key material is

@@ -85,6 +85,7 @@ impl Sip {
             status,
             call_id: "call-1".into(),
             from_user: Some("1001".into()),
+            from_display: None,
             from_tag: Some("caller".into()),
             to_user: Some("1002".into()),
             to_tag: None,
@@ -157,7 +158,16 @@ impl Sip {
             realm: Some("lab".into()),
             algorithm: algorithm.map(Into::into),
             qop: qop.map(Into::into),
+            nonce: None,
         }));
+        self
+    }
+
+    /// The `nonce` of the credentials set by [`Self::digest`] (no effect without them).
+    pub fn nonce(mut self, nonce: &str) -> Self {
+        if let Some(a) = self.0.auth.as_mut() {
+            a.nonce = Some(nonce.into());
+        }
         self
     }
 

@@ -3,6 +3,8 @@
 //! The library exists so that tests and benchmarks drive the same pipeline as the binary.
 
 pub mod capture;
+pub mod latency;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod stats;

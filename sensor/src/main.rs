@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use callguard::capture::live::LiveSource;
 use callguard::capture::{self, PacketSource};
+use callguard::metrics::{self, Hub, Snapshot};
 use callguard::output::{eve, summary};
 use callguard::pipeline::{self, Options, QueueMode};
 use callguard_rules::config::Config;
@@ -83,6 +85,9 @@ struct LiveArgs {
     /// Do not put the interfaces in promiscuous mode.
     #[arg(long)]
     no_promisc: bool,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
+    metrics: Option<SocketAddr>,
     /// Write a `stats` event this often, in seconds.
     #[arg(long, default_value_t = 60)]
     stats_interval: u64,
@@ -117,6 +122,13 @@ struct AnalyzeArgs {
     /// (to a temporary file beside it, then renamed), so that a restart remembers the certificates seen.
     #[arg(long, value_name = "FILE")]
     cert_store: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
+    #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
+    metrics: Option<SocketAddr>,
+    /// With --metrics: once the files are read, keep serving the final figures until SIGINT/SIGTERM (for
+    /// dashboards built on offline runs).
+    #[arg(long, requires = "metrics")]
+    metrics_hold: bool,
     /// Read through libpcap instead of the built-in reader.
     #[cfg(feature = "libpcap")]
     #[arg(long)]
@@ -292,6 +304,23 @@ fn finish(mut out: Output, report: &pipeline::Report, quiet: bool) -> Option<Exi
     })
 }
 
+/// Starts the metrics endpoint when asked: the hub the pipeline publishes to and the server thread.
+fn start_metrics(
+    addr: Option<SocketAddr>,
+    quiet: bool,
+) -> Result<(Option<Arc<Hub>>, Option<metrics::Server>)> {
+    let Some(addr) = addr else {
+        return Ok((None, None));
+    };
+    let hub = Hub::new();
+    let server =
+        metrics::serve(addr, hub.clone()).with_context(|| format!("serving metrics on {addr}"))?;
+    if !quiet {
+        eprintln!("callguard: metrics on http://{}/metrics", server.addr);
+    }
+    Ok((Some(hub), Some(server)))
+}
+
 fn default_workers(w: Option<usize>) -> usize {
     w.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
@@ -304,6 +333,16 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let total: u64 = sources.iter().filter_map(|s| s.total_bytes()).sum();
     let workers = default_workers(a.workers);
     let mut out = open_output(a.output.as_ref())?;
+    // SIGINT/SIGTERM only matter while holding the final metrics; the handlers go in first so that a
+    // signal during the run is remembered rather than killing the process with half-written output.
+    let stop = Arc::new(AtomicBool::new(false));
+    if a.metrics_hold {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone())
+                .context("installing the signal handlers")?;
+        }
+    }
+    let (hub, server) = start_metrics(a.metrics, a.quiet)?;
     let bar = (io::stderr().is_terminal() && total > 16 << 20 && !a.quiet).then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -329,19 +368,38 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let opts = Options {
         workers,
         mode: QueueMode::Block,
+        metrics: hub.clone(),
     };
     let report = pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let saved = save_cert_store(a.cert_store.as_deref(), &report);
-    if let Some(code) = finish(out, &report, a.quiet) {
-        return Ok(code);
+    if let Some(h) = &hub {
+        h.publish(Snapshot::of(&report, true));
     }
-    saved?;
+    let saved = save_cert_store(a.cert_store.as_deref(), &report);
+    let code = finish(out, &report, a.quiet);
     for e in &report.errors {
         eprintln!("callguard: {e}");
     }
+    if let Some(s) = server {
+        if a.metrics_hold {
+            if !a.quiet {
+                eprintln!(
+                    "callguard: the run is over; serving its final metrics on http://{}/metrics until SIGINT or SIGTERM",
+                    s.addr
+                );
+            }
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        s.stop();
+    }
+    if let Some(code) = code {
+        return Ok(code);
+    }
+    saved?;
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -405,11 +463,13 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         );
     }
     let mut out = open_output(a.output.as_ref())?;
+    let (hub, server) = start_metrics(a.metrics, a.quiet)?;
     let opts = pipeline::LiveOptions {
         workers: default_workers(a.workers),
         fanout: fanout > 0 && !use_libpcap,
         stats_every: Duration::from_secs(a.stats_interval.max(1)),
         ring_lag: Duration::from_millis(u64::from(a.block_timeout_ms) + 150),
+        metrics: hub.clone(),
     };
     if !a.quiet {
         eprintln!(
@@ -423,6 +483,12 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         );
     }
     let report = pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop);
+    if let Some(h) = &hub {
+        h.publish(Snapshot::of(&report, true));
+    }
+    if let Some(s) = server {
+        s.stop();
+    }
     let saved = save_cert_store(a.cert_store.as_deref(), &report);
     if let Some(code) = finish(out, &report, a.quiet) {
         return Ok(code);

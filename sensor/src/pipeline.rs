@@ -41,6 +41,8 @@ use foldhash::fast::RandomState;
 
 use crate::capture::live::{KernelStats, LiveSource};
 use crate::capture::{CaptureError, PacketSource, RawPacket};
+use crate::latency::{EngineLatency, Latency};
+use crate::metrics::{Hub, Snapshot};
 use crate::output::certs::CertInventory;
 use crate::output::tally::MediaTally;
 use crate::stats::Counters;
@@ -74,6 +76,8 @@ pub struct Options {
     pub workers: usize,
     /// Back-pressure or drop.
     pub mode: QueueMode,
+    /// Publish the figures here about once a second (wall time) for `/metrics`.
+    pub metrics: Option<Arc<Hub>>,
 }
 
 /// Where alerts and periodic statistics go.
@@ -119,9 +123,27 @@ pub struct LiveCounters {
     pub kernel_packets: AtomicU64,
     /// Packets the kernel dropped because the ring was full (live only).
     pub kernel_drops: AtomicU64,
+    /// Batches waiting in each worker's queue, as last seen by its dispatcher (a metrics gauge).
+    pub queue_depth: Box<[AtomicU64]>,
 }
 
 impl LiveCounters {
+    /// Counters for a run with `workers` workers.
+    pub fn new(workers: usize) -> LiveCounters {
+        LiveCounters {
+            queue_depth: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+            ..LiveCounters::default()
+        }
+    }
+
+    /// The queue depth of each worker.
+    pub fn queue_depths(&self) -> Vec<u64> {
+        self.queue_depth
+            .iter()
+            .map(|d| d.load(Ordering::Relaxed))
+            .collect()
+    }
+
     fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
@@ -138,6 +160,8 @@ pub struct DetectorTally {
     pub sid: u32,
     /// Alerts emitted.
     pub count: u64,
+    /// Alerts by severity: high, medium, low.
+    pub severity: [u64; 3],
     /// Alerts per source address (bounded by [`MAX_TALLY_SOURCES`]).
     pub sources: HashMap<IpAddr, u64>,
 }
@@ -198,6 +222,8 @@ pub struct Report {
     pub capture_errors: Vec<String>,
     /// The engine's certificate store at the end (`tls-cert-changed`), to be saved for the next run.
     pub cert_store: Option<CertStore>,
+    /// Capture-to-engine and capture-to-alert latency (wall time; the workers' stage is in the counters).
+    pub latency: EngineLatency,
 }
 
 impl Report {
@@ -228,12 +254,23 @@ struct PacketBatch {
     upto_ts: PacketTime,
     /// Answer with an event batch even if it is empty (the engine's watermark needs it).
     report: bool,
+    /// When the dispatcher put the first packet in (wall time, for the latency figures only).
+    stamp: Option<Instant>,
 }
 
 impl PacketBatch {
     fn clear(&mut self) {
         self.data.clear();
         self.pkts.clear();
+        self.stamp = None;
+    }
+
+    /// Appends `m` (and stamps the batch with its first packet's arrival).
+    fn push(&mut self, m: PktMeta) {
+        if self.pkts.is_empty() {
+            self.stamp = Some(Instant::now());
+        }
+        self.pkts.push(m);
     }
 }
 
@@ -244,6 +281,8 @@ struct EventBatch {
     upto_seq: u64,
     /// A snapshot of the worker's counters, at most once per second of packet time, for periodic stats.
     counters: Option<Box<Counters>>,
+    /// The arrival of the oldest packet batch whose events are in here (latency figures only).
+    stamp: Option<Instant>,
 }
 
 /// How the dispatcher numbers packets.
@@ -337,6 +376,8 @@ struct Dispatcher {
     first_ts: Option<PacketTime>,
     last_ts: PacketTime,
     dead: bool,
+    /// Index of this dispatcher's first worker in [`LiveCounters::queue_depth`] (fanout: one per socket).
+    depth_base: usize,
 }
 
 impl Dispatcher {
@@ -374,6 +415,7 @@ impl Dispatcher {
             first_ts: None,
             last_ts: PacketTime::ZERO,
             dead: false,
+            depth_base: 0,
         }
     }
 
@@ -420,6 +462,9 @@ impl Dispatcher {
         let Some(tx) = self.senders.get(w) else {
             return;
         };
+        if let Some(d) = self.shared.queue_depth.get(self.depth_base + w) {
+            d.store(tx.len() as u64, Ordering::Relaxed);
+        }
         match self.mode {
             QueueMode::Block => {
                 if tx.send(batch).is_err() {
@@ -462,7 +507,7 @@ impl Dispatcher {
         self.last_ts = self.last_ts.max(ts);
         let seq = self.take_seq(ts);
         if let Some(b) = self.pending.get_mut(0) {
-            b.pkts.push(PktMeta {
+            b.push(PktMeta {
                 seq,
                 ts,
                 link: LinkType::ETHERNET,
@@ -523,7 +568,7 @@ impl Dispatcher {
             let start = u32::try_from(b.data.len()).unwrap_or(u32::MAX);
             let len = u32::try_from(p.data.len()).unwrap_or(u32::MAX);
             b.data.extend_from_slice(p.data);
-            b.pkts.push(PktMeta {
+            b.push(PktMeta {
                 seq,
                 ts: p.ts,
                 link: p.link,
@@ -554,6 +599,8 @@ fn worker_loop(
     let mut w = Worker::new();
     let mut events = Vec::new();
     let mut snapshot_sec = 0;
+    let mut latency = Latency::default();
+    let mut oldest: Option<Instant> = None;
     for mut batch in rx {
         if events.capacity() == 0 {
             events = free_events.try_recv().unwrap_or_default();
@@ -581,6 +628,10 @@ fn worker_loop(
         let upto_seq = batch.upto_seq;
         let report = batch.report;
         let sec = batch.upto_ts.secs();
+        if let Some(t) = batch.stamp {
+            latency.record(t.elapsed());
+            oldest = oldest.or(Some(t));
+        }
         batch.clear();
         let _ = free.try_send(batch);
         // The engine can release events only up to the smallest watermark, which moves at flushes (every
@@ -591,13 +642,16 @@ fn worker_loop(
         }
         let counters = (report && sec > snapshot_sec).then(|| {
             snapshot_sec = sec;
-            Box::new(w.counters())
+            let mut c = w.counters();
+            c.latency = latency.clone();
+            Box::new(c)
         });
         let batch = EventBatch {
             worker: id,
             events: std::mem::take(&mut events),
             upto_seq,
             counters,
+            stamp: oldest.take(),
         };
         if out.send(batch).is_err() {
             break;
@@ -605,18 +659,21 @@ fn worker_loop(
     }
     // What ends with the input (RTP streams) is numbered u64::MAX and goes in the last batch.
     w.finish(&mut events);
-    let counters = w.counters();
+    let mut counters = w.counters();
+    counters.latency = latency;
     let _ = out.send(EventBatch {
         worker: id,
         events,
         upto_seq: u64::MAX,
         counters: None,
+        stamp: None,
     });
     counters
 }
 
 struct EngineOut {
     engine: Engine,
+    latency: EngineLatency,
     tallies: Vec<(&'static str, DetectorTally)>,
     media: MediaTally,
     certs: CertInventory,
@@ -632,6 +689,10 @@ struct EngineSetup<'a> {
     shared: Arc<LiveCounters>,
     /// Write a `stats` event this often, in packet time (live mode).
     stats_every: Option<Duration>,
+    /// Publish a snapshot here about once a second of wall time.
+    metrics: Option<Arc<Hub>>,
+    /// A live run (for the reports built on the way).
+    live: bool,
 }
 
 fn sorted_tallies(t: &BTreeMap<&'static str, DetectorTally>) -> Vec<(&'static str, DetectorTally)> {
@@ -669,7 +730,9 @@ impl Output<'_> {
         }
     }
 
-    fn emit(&mut self, engine: &mut Engine) {
+    /// Writes what the engine produced; returns the number of alerts.
+    fn emit(&mut self, engine: &mut Engine) -> usize {
+        let mut alerts = 0;
         for r in engine.drain_records() {
             self.media.call(&r);
             self.write(|s| s.call(&r));
@@ -683,6 +746,7 @@ impl Output<'_> {
             self.write(|s| s.tls(&r));
         }
         for a in engine.drain_alerts() {
+            alerts += 1;
             self.write(|s| s.alert(&a));
             let t = self
                 .tallies
@@ -692,12 +756,19 @@ impl Output<'_> {
                     ..Default::default()
                 });
             t.count += 1;
+            if let Some(n) = t
+                .severity
+                .get_mut(usize::from(a.severity.number()).saturating_sub(1))
+            {
+                *n += 1;
+            }
             if let Some(ip) = a.src_ip
                 && (t.sources.len() < MAX_TALLY_SOURCES || t.sources.contains_key(&ip))
             {
                 *t.sources.entry(ip).or_default() += 1;
             }
         }
+        alerts
     }
 
     fn flush(&mut self) {
@@ -716,6 +787,8 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         sink,
         shared,
         stats_every,
+        metrics,
+        live,
     } = setup;
     let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut upto = vec![0u64; n];
@@ -730,9 +803,18 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         certs: CertInventory::default(),
     };
     let mut next_stats: Option<PacketTime> = None;
+    let mut last_publish = Instant::now();
+    // Per worker: (newest sequence number, arrival) of the batches whose events wait in its queue.
+    let mut stamps: Vec<VecDeque<(u64, Instant)>> = (0..n).map(|_| VecDeque::new()).collect();
+    let mut latency = EngineLatency::default();
     for batch in rx {
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
+        if let (Some(t), Some(st)) = (batch.stamp, stamps.get_mut(w))
+            && !batch.events.is_empty()
+        {
+            st.push_back((batch.upto_seq, t));
+        }
         let mut events = batch.events;
         q.extend(events.drain(..));
         if let Some(tx) = free_events.get(w) {
@@ -764,33 +846,59 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
             }
             if let Some(ev) = queues.get_mut(i).and_then(VecDeque::pop_front) {
                 engine.on_event(&ev);
-                out.emit(&mut engine);
+                let alerts = out.emit(&mut engine);
+                // The batch this event came from: the first whose newest sequence number covers it.
+                if let Some(st) = stamps.get_mut(i) {
+                    while st.front().is_some_and(|(upto, _)| *upto < ev.seq) {
+                        st.pop_front();
+                    }
+                    if let Some((_, t)) = st.front() {
+                        let d = t.elapsed();
+                        latency.engine.record(d);
+                        for _ in 0..alerts {
+                            latency.alert.record(d);
+                        }
+                    }
+                }
             }
         }
-        if let Some(every) = stats_every {
+        let stats_due = stats_every.is_some_and(|every| {
             let now = engine.now();
             let due = *next_stats.get_or_insert(now.plus(every));
-            if now >= due && now != PacketTime::ZERO {
+            let due = now >= due && now != PacketTime::ZERO;
+            if due {
                 next_stats = Some(now.plus(every));
-                let mut r = Report {
-                    live: true,
-                    workers: n,
-                    last_ts: now,
-                    ..Report::default()
-                };
-                for c in &latest {
-                    r.counters.merge(c);
-                }
-                r.engine = engine.stats().clone();
-                r.calls = engine.call_stats();
-                r.tables = engine.tables();
-                r.alerts = sorted_tallies(&out.tallies);
-                r.media = out.media.clone();
+            }
+            due
+        });
+        // The metrics snapshot follows the wall clock: it is an output, never an input to detection.
+        let publish_due = metrics.is_some() && last_publish.elapsed() >= PUBLISH_EVERY;
+        if stats_due || publish_due {
+            let mut r = Report {
+                live,
+                workers: n,
+                last_ts: engine.now(),
+                ..Report::default()
+            };
+            for c in &latest {
+                r.counters.merge(c);
+            }
+            r.engine = engine.stats().clone();
+            r.calls = engine.call_stats();
+            r.tables = engine.tables();
+            r.alerts = sorted_tallies(&out.tallies);
+            r.media = out.media.clone();
+            r.packets_read = LiveCounters::get(&shared.packets_read);
+            r.queue_drops = LiveCounters::get(&shared.queue_drops);
+            r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
+            r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
+            r.latency = latency.clone();
+            if let Some(hub) = metrics.as_ref().filter(|_| publish_due) {
+                hub.publish(Snapshot::of(&r, false));
+                last_publish = Instant::now();
+            }
+            if stats_due {
                 r.certs = out.certs.clone();
-                r.packets_read = LiveCounters::get(&shared.packets_read);
-                r.queue_drops = LiveCounters::get(&shared.queue_drops);
-                r.kernel_packets = LiveCounters::get(&shared.kernel_packets);
-                r.kernel_drops = LiveCounters::get(&shared.kernel_drops);
                 out.write(|s| s.stats(&r));
             }
         }
@@ -803,12 +911,16 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     out.flush();
     EngineOut {
         engine,
+        latency,
         tallies: sorted_tallies(&out.tallies),
         media: out.media,
         certs: out.certs,
         output_error: out.error,
     }
 }
+
+/// How often the engine thread publishes a metrics snapshot (wall time).
+pub const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 /// The worker and engine threads of one run, and how to feed them.
 struct Stages<'scope> {
@@ -829,6 +941,7 @@ fn start<'scope, 'env>(
     sink: &'env mut dyn AlertSink,
     shared: Arc<LiveCounters>,
     stats_every: Option<Duration>,
+    metrics: Option<Arc<Hub>>,
 ) -> Stages<'scope> {
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
@@ -853,8 +966,10 @@ fn start<'scope, 'env>(
         workers: n,
         free_events: free_event_txs,
         sink,
+        live: stats_every.is_some(),
         shared,
         stats_every,
+        metrics,
     };
     let engine = std::thread::Builder::new()
         .name("cg-engine".into())
@@ -889,6 +1004,7 @@ fn join(
             report.certs = out.certs;
             report.output_error = out.output_error;
             report.cert_store = out.engine.export_cert_store();
+            report.latency = out.latency;
         }
         Err(p) => std::panic::resume_unwind(p),
     }
@@ -921,10 +1037,27 @@ pub fn run_engine(
         workers: n,
         ..Report::default()
     };
-    let shared = Arc::new(LiveCounters::default());
+    let shared = Arc::new(LiveCounters::new(n));
+    if let Some(hub) = &opts.metrics {
+        hub.attach(shared.clone());
+    }
     std::thread::scope(|scope| {
-        let st = start(scope, n, engine, sink, shared.clone(), None);
-        let mut d = Dispatcher::with(st.senders, st.free, opts.mode, SeqMode::Counter, shared);
+        let st = start(
+            scope,
+            n,
+            engine,
+            sink,
+            shared.clone(),
+            None,
+            opts.metrics.clone(),
+        );
+        let mut d = Dispatcher::with(
+            st.senders,
+            st.free,
+            opts.mode,
+            SeqMode::Counter,
+            shared.clone(),
+        );
         for mut src in sources {
             let mut offset_seen = 0u64;
             let mut count = 0u64;
@@ -948,6 +1081,10 @@ pub fn run_engine(
         drop(d);
         join(st.workers, st.engine, &mut report);
     });
+    // The queues are drained.
+    for d in &shared.queue_depth {
+        d.store(0, Ordering::Relaxed);
+    }
     report.elapsed = started.elapsed();
     report
 }
@@ -965,6 +1102,8 @@ pub struct LiveOptions {
     /// The longest a packet can wait in a capture ring after the kernel stamped it (the ring's block
     /// timeout and some margin): how far behind the wall clock the watermark of a quiet socket is held.
     pub ring_lag: Duration,
+    /// Publish the figures here about once a second (wall time) for `/metrics`.
+    pub metrics: Option<Arc<Hub>>,
 }
 
 /// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
@@ -1060,7 +1199,10 @@ pub fn run_live_engine(
         live: true,
         ..Report::default()
     };
-    let shared = Arc::new(LiveCounters::default());
+    let shared = Arc::new(LiveCounters::new(n));
+    if let Some(hub) = &opts.metrics {
+        hub.attach(shared.clone());
+    }
     let mut first = PacketTime::ZERO;
     let mut last = PacketTime::ZERO;
     std::thread::scope(|scope| {
@@ -1071,6 +1213,7 @@ pub fn run_live_engine(
             sink,
             shared.clone(),
             Some(opts.stats_every),
+            opts.metrics.clone(),
         );
         if opts.fanout {
             // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
@@ -1090,6 +1233,7 @@ pub fn run_live_engine(
                             SeqMode::Time,
                             shared,
                         );
+                        d.depth_base = i;
                         let mut srcs = vec![src];
                         let errors = capture_loop(&mut srcs, &mut d, stop, lag);
                         (errors, d.first_ts, d.last_ts, d.read)
@@ -1127,6 +1271,9 @@ pub fn run_live_engine(
         }
         join(st.workers, st.engine, &mut report);
     });
+    for d in &shared.queue_depth {
+        d.store(0, Ordering::Relaxed);
+    }
     report.first_ts = first;
     report.last_ts = last;
     report.packets_read = LiveCounters::get(&shared.packets_read);
@@ -1333,6 +1480,7 @@ mod tests {
         let opts = Options {
             workers,
             mode: QueueMode::Block,
+            metrics: None,
         };
         run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
         std::mem::take(&mut *seen.lock().unwrap())

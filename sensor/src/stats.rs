@@ -2,6 +2,7 @@
 
 use callguard_parsers::Layer;
 
+use crate::latency::Latency;
 use crate::worker::defrag::DefragStats;
 use crate::worker::flow::FlowStats;
 use crate::worker::media::MediaStats;
@@ -177,6 +178,10 @@ pub struct Counters {
     pub bytes: u64,
     /// Per [`Proto`], in [`Proto::ALL`] order.
     pub proto: [u64; Proto::ALL.len()],
+    /// Captured bytes per [`Proto`] (the whole frame, in each layer it has).
+    pub proto_bytes: [u64; Proto::ALL.len()],
+    /// The frame being counted: its captured length (set by the worker per packet).
+    pub frame_len: u64,
     /// Malformed packets by the layer where decoding stopped, in [`Layer::ALL`] order.
     pub malformed: [u64; Layer::ALL.len()],
     /// Packets of a link type the decoder does not know.
@@ -209,6 +214,8 @@ pub struct Counters {
     pub streams_closed: u64,
     /// TLS and DTLS handshakes.
     pub tls: TlsStats,
+    /// Capture to the worker having decoded a batch (wall time; never used for detection).
+    pub latency: Latency,
 }
 
 impl Counters {
@@ -218,6 +225,14 @@ impl Counters {
         if let Some(c) = self.proto.get_mut(p as usize) {
             *c += 1;
         }
+        if let Some(b) = self.proto_bytes.get_mut(p as usize) {
+            *b += self.frame_len;
+        }
+    }
+
+    /// The captured bytes counted for `p`.
+    pub fn bytes_of(&self, p: Proto) -> u64 {
+        self.proto_bytes.get(p as usize).copied().unwrap_or(0)
     }
 
     /// The count for `p`.
@@ -243,6 +258,9 @@ impl Counters {
         self.packets += o.packets;
         self.bytes += o.bytes;
         for (a, b) in self.proto.iter_mut().zip(o.proto) {
+            *a += b;
+        }
+        for (a, b) in self.proto_bytes.iter_mut().zip(o.proto_bytes) {
             *a += b;
         }
         for (a, b) in self.malformed.iter_mut().zip(o.malformed) {
@@ -275,6 +293,7 @@ impl Counters {
         self.flows.table.merge(&o.flows.table);
         self.media.merge(&o.media);
         self.tls.merge(&o.tls);
+        self.latency.merge(&o.latency);
         let (t, u) = (&mut self.tcp, &o.tcp);
         t.conns_opened += u.conns_opened;
         t.active += u.active;

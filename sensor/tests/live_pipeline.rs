@@ -84,6 +84,7 @@ fn offline(name: &str) -> Vec<Value> {
     let opts = Options {
         workers: 2,
         mode: QueueMode::Block,
+        metrics: None,
     };
     pipeline::run(vec![src], &Config::default(), &opts, &mut w, &mut |_| {});
     lines(w.into_inner())
@@ -102,6 +103,7 @@ fn live(frames: Frames, stats_every: Duration) -> (Vec<Value>, pipeline::Report)
         fanout: false,
         stats_every,
         ring_lag: Duration::from_millis(250),
+        metrics: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     w.line(&eve::stats_json(&report)).unwrap();
@@ -161,6 +163,7 @@ fn fanout_sockets_merge_in_time_order() {
         fanout: true,
         stats_every: Duration::from_secs(3600),
         ring_lag: Duration::from_millis(250),
+        metrics: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     assert_eq!(report.workers, 2);

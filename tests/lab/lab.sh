@@ -219,15 +219,16 @@ lab_certs() {
 		-addext "subjectAltName=DNS:$3,IP:${4:-10.77.0.1}" -keyout "$1/$2.key" -out "$1/$2.pem" >/dev/null 2>&1
 }
 
-# lab_kamailio [CERT_CN] [CERT_TAG] [EXTRA] : start kamailio in cg-pbx on UDP 10.77.0.1:5060 and TLS 1.2 :5061, with
+# lab_kamailio [CERT_CN] [CERT_TAG] [EXTRA] [CFG] : start kamailio in cg-pbx on UDP 10.77.0.1:5060 and TLS 1.2 :5061, with
 # the certificate $LAB_TMP/kam/CERT_TAG.pem (self-signed, CN=CERT_CN; made on first use; another TAG = another
 # key/cert). The connections kamailio opens itself (to a TLS Contact it has no connection to) are TLS 1.2 too and do
 # not verify the phone's certificate. EXTRA: more configuration appended to the copy of kamailio.cfg (a route the
-# scenario adds, e.g. an onreply_route that rewrites bodies).
+# scenario adds, e.g. an onreply_route that rewrites bodies). CFG: another configuration file to start from instead
+# of kamailio.cfg (a scenario's variant of it, e.g. with a trunk route inserted).
 lab_kamailio() {
-	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} extra=${3:-} dir="$LAB_TMP/kam"
+	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} extra=${3:-} cfg=${4:-$LAB_DIR/kamailio.cfg} dir="$LAB_TMP/kam"
 	mkdir -p "$dir"
-	cp "$LAB_DIR/kamailio.cfg" "$dir/kamailio.cfg"
+	cp "$cfg" "$dir/kamailio.cfg"
 	[[ -z $extra ]] || printf '\n%s\n' "$extra" >>"$dir/kamailio.cfg"
 	[[ -f $dir/$tag.pem ]] || lab_certs "$dir" "$tag" "$cn"
 	cat >"$dir/tls.cfg" <<EOF2

@@ -1,6 +1,7 @@
-//! Golden tests: every capture in `pcaps/` against its expectations.
+//! Golden tests: every capture in `pcaps/`, and every capture the generator makes at test time
+//! (`callguard_gen::GENERATED`, e.g. `busy-trunk`), against its expectations.
 //!
-//! For `pcaps/<name>.<ext>` there must be `tests/golden/<name>.toml`, human-written expectations in the style of
+//! For `pcaps/<name>.<ext>` (or a generated `<name>`) there must be `tests/golden/<name>.toml`, human-written expectations in the style of
 //! suricata-verify's `test.yaml`:
 //!
 //! ```toml
@@ -29,7 +30,8 @@
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use callguard::capture;
 use callguard::output::eve::{self, EveWriter};
@@ -38,6 +40,26 @@ use callguard_rules::config::Config;
 use callguard_tests::{root, shipped_captures};
 use serde::Deserialize;
 use serde_json::Value;
+
+/// Every capture the golden tests check: the ones shipped in `pcaps/`, then the ones the generator makes at test
+/// time (`callguard_gen::GENERATED`, written once per run under the test scratch directory, seed 1).
+fn captures() -> Vec<PathBuf> {
+    static GENERATED: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    let generated = GENERATED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-captures");
+        callguard_gen::GENERATED
+            .iter()
+            .map(|name| {
+                let path = dir.join(callguard_gen::file_name(name));
+                callguard_gen::write_capture(name, callguard_gen::DEFAULT_SEED, &path).unwrap();
+                path
+            })
+            .collect()
+    });
+    let mut v = shipped_captures();
+    v.extend(generated.iter().cloned());
+    v
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +122,7 @@ fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
     let opts = Options {
         workers,
         mode: QueueMode::Block,
+        metrics: None,
     };
     let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
     assert!(
@@ -152,7 +175,7 @@ fn every_shipped_capture_meets_its_expectations_with_1_and_4_workers() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let captures = shipped_captures();
+    let captures = captures();
     assert!(
         captures.len() >= 6,
         "pcaps/ should ship the generated captures, found {captures:?}"
@@ -199,11 +222,20 @@ fn every_shipped_capture_meets_its_expectations_with_1_and_4_workers() {
                 ));
             }
         }
-        let one = run(path, 1, &config);
-        let four = run(path, 4, &config);
+        let mut one = run(path, 1, &config);
+        let mut four = run(path, 4, &config);
         for line in one.iter().chain(&four) {
             if let Err(e) = validator.validate(line) {
                 failures.push(format!("{name}: schema: {e} in {line}"));
+            }
+        }
+        // The sensor's own processing latency is wall time: checked by the schema above, then left out.
+        for line in one.iter_mut().chain(four.iter_mut()) {
+            if line["event_type"] == "stats" {
+                let latency = line["stats"]
+                    .as_object_mut()
+                    .and_then(|o| o.remove("latency"));
+                assert!(latency.is_some(), "{name}: the stats event has no latency");
             }
         }
         let alerts = |v: &[Value]| -> Vec<Value> {
@@ -315,10 +347,14 @@ fn every_expectation_file_has_a_capture() {
                 .starts_with("rules-")
         {
             let stem = p.file_stem().unwrap().to_string_lossy().to_string();
-            let has = shipped_captures()
+            let has = captures()
                 .iter()
                 .any(|c| c.file_stem().unwrap().to_string_lossy() == stem);
-            assert!(has, "{} has no capture in pcaps/", p.display());
+            assert!(
+                has,
+                "{} has no capture in pcaps/ nor in callguard_gen::GENERATED",
+                p.display()
+            );
         }
     }
 }

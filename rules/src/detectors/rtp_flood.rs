@@ -18,7 +18,7 @@
 //!
 //! # What raises it
 //! Once a second the detector judges the seconds whose reports are all in (those before the previous tick:
-//! reports of a second arrive at the marker that opens the next one). A destination's second floods when:
+//! reports of a second arrive at the marker that opens the next one), and at the end of the input all of them. A destination's second floods when:
 //! - **negotiated** (a call's SDP named the destination as where one side receives media): its packets are at
 //!   least `factor` times the codec's rate (1000 / `a=ptime`, 20 ms when absent: 50 per second) and at least
 //!   `min_rate`;
@@ -350,6 +350,22 @@ pub struct RtpFlood {
 }
 
 impl RtpFlood {
+    /// Judges every target's seconds before `upto(target)` and raises what changed, in address order (the
+    /// table's order is a hash order).
+    fn judge_all(&mut self, now: PacketTime, cx: &mut Context<'_>, upto: impl Fn(&Target) -> u64) {
+        let mut changes = Vec::new();
+        for (dst, t) in self.targets.iter_mut() {
+            let upto = upto(t);
+            let mut ch = Vec::new();
+            judge(&self.cfg, dst, t, upto, cx, &mut ch);
+            changes.extend(ch.into_iter().map(|c| (*dst, c)));
+        }
+        changes.sort_by_key(|(dst, _)| *dst);
+        for (dst, c) in changes {
+            raise(&self.cfg, dst, c, now, cx);
+        }
+    }
+
     /// A detector with these settings.
     pub fn new(cfg: &Config) -> Self {
         let mut cfg = cfg.clone();
@@ -436,27 +452,15 @@ impl Detector for RtpFlood {
     }
 
     fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
-        // The end of input ticks again within the second of the last tick: every report is in.
-        let fin = now.secs() <= self.last_tick_sec;
         let upto = self.last_tick_sec;
         self.last_tick_sec = now.secs();
-        let mut changes = Vec::new();
-        for (dst, t) in self.targets.iter_mut() {
-            let upto = if fin {
-                t.pending.map_or(t.judged + 1, |p| p.sec + 1)
-            } else {
-                upto
-            };
-            let mut ch = Vec::new();
-            judge(&self.cfg, dst, t, upto, cx, &mut ch);
-            changes.extend(ch.into_iter().map(|c| (*dst, c)));
-        }
-        // The table's order is a hash order: sort, so that the output is the same on every run.
-        changes.sort_by_key(|(dst, _)| *dst);
-        for (dst, c) in changes {
-            raise(&self.cfg, dst, c, now, cx);
-        }
+        self.judge_all(now, cx, |_| upto);
         self.targets.expire(now);
+    }
+
+    fn on_finish(&mut self, now: PacketTime, cx: &mut Context<'_>) {
+        // No report will come any more: the pending seconds are complete.
+        self.judge_all(now, cx, |t| t.pending.map_or(t.judged + 1, |p| p.sec + 1));
     }
 
     fn tables(&self) -> Vec<(&'static str, TableStats)> {

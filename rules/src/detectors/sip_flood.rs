@@ -156,6 +156,8 @@ struct Episode {
     peak: u64,
     /// Consecutive quiet seconds so far.
     quiet: u64,
+    /// Requests of those quiet seconds: not part of the episode if it ends there.
+    quiet_total: u64,
     /// Covered by a source's episode: no alert of its own.
     covered: bool,
 }
@@ -305,11 +307,15 @@ impl SipFlood {
                 ep.peak = ep.peak.max(n);
                 if flooding {
                     ep.quiet = 0;
+                    ep.quiet_total = 0;
                 } else {
                     ep.quiet += 1;
+                    ep.quiet_total += n;
                     if ep.quiet >= cfg.end_secs {
-                        // The episode ended with its last flooding second.
+                        // The episode ended with its last flooding second: the quiet tail's requests are not
+                        // part of it (its duration does not count those seconds either).
                         let end = s + 1 - ep.quiet;
+                        ep.total -= ep.quiet_total;
                         if let Some(ep) = c.episode.take() {
                             out.push(Change::Ended(ep, end));
                         }
@@ -326,6 +332,7 @@ impl SipFlood {
                         total: c.run_total,
                         peak: c.run_peak,
                         quiet: 0,
+                        quiet_total: 0,
                         covered: false,
                     });
                     out.push(Change::Started { start_sec, total: c.run_total, peak: c.run_peak });
@@ -545,6 +552,27 @@ mod tests {
         assert_eq!(b.evidence.get("requests"), Some(&Value::U64(2000)));
         assert_eq!(b.evidence.get("duration_secs"), Some(&Value::U64(5)));
         assert_ne!(a.key, b.key);
+    }
+
+    #[test]
+    fn the_ended_alert_counts_the_requests_of_the_flooding_seconds_only() {
+        // 400/s for 5 s, then 40/s (under `min_rate`) for 10 s: the episode is the 5 flooding seconds; the
+        // quiet seconds that end it, with their 40 requests each, are not part of its total or its mean rate.
+        let mut s = Scenario::new();
+        flood(&mut s, "INVITE", "10.77.0.66:5070", PBX, 1, 5, 400);
+        for i in 0..10 * 40 {
+            let ms = 6000 + i * 25;
+            s.at_ms(ms, Sip::request("INVITE", "10.77.0.66:5070", PBX).call(&format!("q{i}")).payload());
+        }
+        s.at_ms(300_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        let b = &alerts[1];
+        assert_eq!(text(b, "phase").as_deref(), Some("ended"));
+        assert_eq!(b.evidence.get("requests"), Some(&Value::U64(2000)));
+        assert_eq!(b.evidence.get("duration_secs"), Some(&Value::U64(5)));
+        assert_eq!(b.evidence.get("rate"), Some(&Value::F64(400.0)));
+        assert_eq!(b.evidence.get("peak_rate"), Some(&Value::U64(400)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use callguard_rules::event::{Encryption, EventKind};
 use callguard_rules::time::PacketTime;
 use serde_json::{Map, Value as Json, json};
 
+use crate::latency::Latency;
 use crate::pipeline::{AlertSink, Report};
 use crate::stats::{Proto, SIP_METHODS};
 
@@ -436,8 +437,8 @@ pub fn tls_json(r: &TlsRecord) -> Json {
     Json::Object(o)
 }
 
-/// The final `stats` event: deterministic figures only (no wall clock, no per-worker caps), so the same
-/// capture gives the same line whatever the number of workers.
+/// The final `stats` event: deterministic figures (no per-worker caps), so the same capture gives the same
+/// line whatever the number of workers, except `latency`: the sensor's own processing times (wall clock).
 pub fn stats_json(r: &Report) -> Json {
     let c = &r.counters;
     let decoder: Map<String, Json> = Proto::ALL
@@ -602,7 +603,22 @@ pub fn stats_json(r: &Report) -> Json {
             },
             "alerts": alerts,
             "tables": tables,
+            "latency": {
+                "worker": latency_json(&c.latency),
+                "engine": latency_json(&r.latency.engine),
+                "alert": latency_json(&r.latency.alert),
+            },
         }
+    })
+}
+
+/// One stage's latency: count, p50, p99 and max in microseconds (wall time, not deterministic).
+fn latency_json(l: &Latency) -> Json {
+    json!({
+        "count": l.count(),
+        "p50_us": l.quantile_us(0.5),
+        "p99_us": l.quantile_us(0.99),
+        "max_us": l.max_us(),
     })
 }
 

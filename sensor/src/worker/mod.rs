@@ -176,6 +176,7 @@ fn sip_seen(
         status: m.status(),
         call_id: cut(call_id),
         from_user: from.as_ref().and_then(|f| f.uri().user().map(cut)),
+        from_display: from.as_ref().and_then(|f| f.display_name().map(cut)),
         from_tag: from.as_ref().and_then(|f| f.tag().map(cut)),
         to_user: to.as_ref().and_then(|t| t.uri().user().map(cut)),
         to_tag: to.as_ref().and_then(|t| t.tag().map(cut)),
@@ -254,6 +255,7 @@ fn auth_seen(m: &callguard_parsers::sip::Message<'_>) -> Option<Box<AuthSeen>> {
         realm: c.realm().map(cut),
         algorithm: c.algorithm().map(cut),
         qop: c.qop().map(cut),
+        nonce: c.nonce().map(cut),
     }))
 }
 
@@ -752,6 +754,7 @@ impl Worker {
     ) {
         self.counters.packets += 1;
         self.counters.bytes += frame.len() as u64;
+        self.counters.frame_len = frame.len() as u64;
         match link_type {
             LinkType::ETHERNET => self.counters.count(Proto::Ethernet),
             LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => self.counters.count(Proto::LinuxCooked),
@@ -1111,6 +1114,27 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
             server: "10.0.0.1:5060".parse().unwrap(),
             start: PacketTime::ZERO,
         }
+    }
+
+    #[test]
+    fn a_summary_carries_the_nonce_and_the_from_display_name_but_never_the_response() {
+        let msg = "REGISTER sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.66:5061;branch=z9hG4bK2\r\n\
+f: \"sipvicious\"<sip:100@1.1.1.1>;tag=b\r\nTo: <sip:1001@10.0.0.1>\r\nCall-ID: c2\r\nCSeq: 2 REGISTER\r\n\
+Authorization: Digest username=\"1001\", realm=\"pbx\", nonce=\"6f1a2b\", uri=\"sip:10.0.0.1\", \
+response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\nContent-Length: 0\r\n\r\n";
+        let m = callguard_parsers::sip::Message::parse(msg.as_bytes()).unwrap();
+        let seen = sip_seen(
+            &m,
+            "10.0.0.66:5061".parse().unwrap(),
+            "10.0.0.1:5060".parse().unwrap(),
+            SipTransport::Udp,
+        )
+        .unwrap();
+        assert_eq!(seen.from_display.as_deref(), Some("sipvicious"));
+        let auth = seen.auth.as_ref().unwrap();
+        assert_eq!(auth.nonce.as_deref(), Some("6f1a2b"));
+        assert_eq!(auth.username.as_deref(), Some("1001"));
+        assert!(!format!("{seen:?}").contains("0123456789abcdef"));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice, defrag::IpDefragPool};
 use super::*;
 use crate::pcap::{LINKTYPE_ETHERNET, PcapNgWriter, PcapWriter};
 use crate::{
-    arp_benign, arp_spoof, bench, calls_udp, demo, linktypes, packet, syn_flood, tcp_benign,
+    arp_benign, arp_spoof, bench, bruteforce_distributed, busy_trunk, calls_udp, demo,
+    flood_distributed, linktypes, packet, syn_flood, tcp_benign,
 };
 
 fn pcap_bytes(frames: &[Frame]) -> Vec<u8> {
@@ -26,8 +27,11 @@ fn all_ethernet(seed: u64) -> Vec<(&'static str, Vec<Frame>)> {
         ("arp_spoof", arp_spoof(seed)),
         ("syn_flood", syn_flood(seed)),
         ("tcp_benign", tcp_benign(seed)),
+        ("bruteforce_distributed", bruteforce_distributed(seed)),
+        ("flood_distributed", flood_distributed(seed)),
         ("demo", demo(seed)),
         ("linktypes_base", linktypes::base_frames(seed)),
+        ("busy_trunk", busy_trunk(seed)),
     ]
 }
 
@@ -487,6 +491,93 @@ fn arp_spoof_poisons_every_two_seconds_flip_flops_and_storms() {
 }
 
 #[test]
+fn bruteforce_distributed_spreads_a_few_wrong_guesses_over_200_sources() {
+    use bruteforce_distributed::*;
+    let frames = bruteforce_distributed(1);
+    let mut per_source: BTreeMap<Ipv4Addr, u64> = BTreeMap::new();
+    let (mut forbidden, mut ok) = (0, 0);
+    let (mut first, mut last) = (u64::MAX, 0);
+    for f in &frames {
+        let Some((src, _, dst, _, payload)) = udp(f) else {
+            continue;
+        };
+        let (start, headers) = check_sip(&payload);
+        let header = |n: &str| headers.iter().find(|h| h.0 == n).map(|h| h.1.clone());
+        if start.starts_with("REGISTER") && header("Authorization").is_some() {
+            assert_eq!(dst, REGISTRAR.ip);
+            if src != PHONE.ip {
+                *per_source.entry(src).or_default() += 1;
+                first = first.min(f.ts_nanos);
+                last = last.max(f.ts_nanos);
+                assert!(
+                    header("Authorization")
+                        .unwrap()
+                        .contains("username=\"1001\"")
+                );
+            }
+        }
+        forbidden += u64::from(start == "SIP/2.0 403 Forbidden");
+        ok += u64::from(start == "SIP/2.0 200 OK");
+    }
+    assert_eq!(per_source.len() as u64, SOURCES);
+    assert!(
+        per_source
+            .values()
+            .all(|n| (1..=MAX_GUESSES_PER_SOURCE).contains(n))
+    );
+    let guesses: u64 = per_source.values().sum();
+    assert_eq!(forbidden, guesses);
+    assert_eq!(ok, 1, "the phone's registration");
+    assert!((60 * SEC..DURATION_SECS * SEC).contains(&(last - first)));
+    assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
+}
+
+#[test]
+fn flood_distributed_is_under_the_per_source_rate_and_over_the_per_target_rate() {
+    use flood_distributed::*;
+    let frames = flood_distributed(1);
+    let mut per_second: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut per_source_second: BTreeMap<(Ipv4Addr, u64), u64> = BTreeMap::new();
+    let mut tuples = BTreeSet::new();
+    let (mut registers, mut challenges) = (0, 0);
+    for f in &frames {
+        let Some((src, sport, dst, _, payload)) = udp(f) else {
+            continue;
+        };
+        let (start, _) = check_sip(&payload);
+        if start.starts_with("REGISTER") {
+            assert_eq!(dst, REGISTRAR.ip);
+            let sec = (f.ts_nanos - START_NANOS) / SEC;
+            assert!((FLOOD_START_SECS..FLOOD_END_SECS + 1).contains(&sec));
+            *per_second.entry(sec).or_default() += 1;
+            *per_source_second.entry((src, sec)).or_default() += 1;
+            tuples.insert((src, sport));
+            registers += 1;
+        }
+        challenges += u64::from(start == "SIP/2.0 401 Unauthorized");
+    }
+    assert_eq!(
+        registers,
+        SOURCES * RATE_PER_SOURCE * (FLOOD_END_SECS - FLOOD_START_SECS)
+    );
+    assert_eq!(challenges, registers);
+    assert!(
+        per_source_second
+            .values()
+            .all(|n| *n <= RATE_PER_SOURCE + 1)
+    );
+    let full: Vec<u64> = (FLOOD_START_SECS + 1..FLOOD_END_SECS)
+        .map(|s| per_second[&s])
+        .collect();
+    assert!(full.iter().all(|n| *n >= 200), "{full:?}");
+    assert!(
+        tuples.len() as u64 > registers * 9 / 10,
+        "a new port per request"
+    );
+    assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
+}
+
+#[test]
 fn syn_flood_rates_and_answers_match_the_docs() {
     use syn_flood::*;
     let frames = syn_flood(1);
@@ -792,4 +883,126 @@ fn committed_captures_match_the_generator() {
         );
     }
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|h| h.0 == name).map(|h| h.1.as_str())
+}
+
+#[test]
+fn busy_trunk_is_a_busy_trunk_at_the_documented_rates_with_challenges_rebinding_and_retransmissions()
+ {
+    use busy_trunk::*;
+    let frames = busy_trunk(1);
+    let sec_of = |ts: u64| (ts - START_NANOS) / SEC;
+    let mut carrier_per_sec: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut invite_seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut invite_retransmissions = 0;
+    let mut dids = BTreeSet::new();
+    let mut pbx_attempts = 0;
+    let (mut reg_plain, mut reg_cred, mut challenges_401, mut reg_ok) = (0u64, 0u64, 0u64, 0u64);
+    let mut reg_branches = BTreeSet::new();
+    let mut ports_of_user: BTreeMap<String, BTreeSet<(Ipv4Addr, u16)>> = BTreeMap::new();
+    let mut proxy_challenged_calls = BTreeSet::new();
+    let mut credential_retries = BTreeSet::new();
+    for f in &frames {
+        let Some((src, sport, _dst, _dport, payload)) = udp(f) else {
+            panic!("busy-trunk carries only SIP over UDP");
+        };
+        let (start, headers) = check_sip(&payload);
+        let branch = header(&headers, "Via")
+            .unwrap()
+            .split("branch=")
+            .nth(1)
+            .unwrap();
+        let branch = branch.split(';').next().unwrap().to_owned();
+        let call_id = header(&headers, "Call-ID").unwrap().to_owned();
+        let cseq = header(&headers, "CSeq").unwrap();
+        assert!(
+            !start.contains(" 404 ") && !start.contains(" 403 "),
+            "{start}"
+        );
+        if start.starts_with("INVITE ") {
+            if let Some(&first) = invite_seen.get(&branch) {
+                // Timer A: the copy goes T1 after the original, never a third time.
+                assert_eq!(f.ts_nanos - first, 500 * MS, "retransmission of {branch}");
+                invite_retransmissions += 1;
+                continue;
+            }
+            invite_seen.insert(branch, f.ts_nanos);
+            if src == CARRIER.ip {
+                *carrier_per_sec.entry(sec_of(f.ts_nanos)).or_default() += 1;
+                let user = start.split(['+', '@']).nth(1).unwrap();
+                let did: u64 = user.parse().unwrap();
+                assert!((DID_FIRST..=DID_LAST).contains(&did), "{start}");
+                dids.insert(did);
+            } else if header(&headers, "Proxy-Authorization").is_some() {
+                credential_retries.insert(call_id);
+            } else {
+                pbx_attempts += 1;
+            }
+        } else if start.starts_with("REGISTER ") {
+            let user = header(&headers, "To")
+                .unwrap()
+                .split([':', '@'])
+                .nth(1)
+                .unwrap();
+            ports_of_user
+                .entry(user.to_owned())
+                .or_default()
+                .insert((src, sport));
+            if !reg_branches.insert(branch) {
+                continue;
+            }
+            if header(&headers, "Authorization").is_some() {
+                reg_cred += 1;
+            } else {
+                reg_plain += 1;
+            }
+        } else if start.starts_with("SIP/2.0 401") {
+            challenges_401 += 1;
+        } else if start.starts_with("SIP/2.0 407") {
+            proxy_challenged_calls.insert(call_id);
+        } else if start.starts_with("SIP/2.0 200") && cseq.ends_with("REGISTER") {
+            reg_ok += 1;
+        }
+    }
+    // The carrier's attempts follow the documented profile second by second: a real trunk's peak, not a flood.
+    for s in 0..DURATION_SECS {
+        assert_eq!(
+            carrier_per_sec.get(&s).copied().unwrap_or(0),
+            carrier_rate(s),
+            "second {s}"
+        );
+    }
+    assert_eq!(carrier_per_sec.values().max(), Some(&CARRIER_PEAK_RATE));
+    let carrier_attempts: u64 = carrier_per_sec.values().sum();
+    assert!(
+        carrier_attempts + pbx_attempts > 2000,
+        "{carrier_attempts} + {pbx_attempts}"
+    );
+    assert!(dids.len() > 1000, "{} distinct DIDs", dids.len());
+    // Every PBX INVITE is challenged and sent again with credentials in the same Call-ID (but the last
+    // attempts, whose answers fall after the end of the capture).
+    let challenged = proxy_challenged_calls.len() as u64;
+    assert!(challenged <= pbx_attempts && pbx_attempts - challenged <= 2);
+    assert!(credential_retries.is_subset(&proxy_challenged_calls));
+    assert!(challenged - credential_retries.len() as u64 <= 2);
+    // Every registration: challenge, then success; a few REGISTERs and INVITEs are retransmitted.
+    assert_eq!(reg_plain, reg_cred);
+    assert_eq!(challenges_401, reg_plain);
+    assert_eq!(reg_ok, reg_cred);
+    assert!(reg_plain >= 2 * PHONES, "{reg_plain} registrations");
+    assert!(invite_retransmissions > 10, "{invite_retransmissions}");
+    // NAT: 50 phones per public address, and some re-register from a new public port.
+    assert_eq!(ports_of_user.len() as u64, PHONES);
+    for nat in NATS {
+        let users = ports_of_user
+            .values()
+            .filter(|ports| ports.iter().all(|p| p.0 == nat.ip))
+            .count();
+        assert_eq!(users, 50, "{}", nat.ip);
+    }
+    let rebound = ports_of_user.values().filter(|p| p.len() > 1).count();
+    assert!(rebound > 10 && rebound < 100, "{rebound} phones rebound");
 }
