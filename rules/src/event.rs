@@ -130,6 +130,9 @@ pub struct SipSeen {
     pub status: Option<u16>,
     /// Call-ID.
     pub call_id: Box<str>,
+    /// The user part of the Request-URI, for a request (the dialled number of an INVITE; a `tel:` URI's
+    /// number).
+    pub ruri_user: Option<Box<str>>,
     /// The user part of the From URI.
     pub from_user: Option<Box<str>>,
     /// The display name of From (unquoted), where one is given: scanners sign there too (sipvicious in its

@@ -84,6 +84,7 @@ impl Sip {
             method: method.map(Into::into),
             status,
             call_id: "call-1".into(),
+            ruri_user: None,
             from_user: Some("1001".into()),
             from_display: None,
             from_tag: Some("caller".into()),
@@ -168,6 +169,30 @@ impl Sip {
         if let Some(a) = self.0.auth.as_mut() {
             a.nonce = Some(nonce.into());
         }
+        self
+    }
+
+    /// The Request-URI user (the dialled number).
+    pub fn ruri(mut self, user: &str) -> Self {
+        self.0.ruri_user = Some(user.into());
+        self
+    }
+
+    /// The first Contact's address.
+    pub fn contact(mut self, addr: &str) -> Self {
+        self.0.contact_addr = addr.parse().ok();
+        self
+    }
+
+    /// The From user.
+    pub fn from(mut self, user: &str) -> Self {
+        self.0.from_user = Some(user.into());
+        self
+    }
+
+    /// The To user.
+    pub fn to(mut self, user: &str) -> Self {
+        self.0.to_user = Some(user.into());
         self
     }
 

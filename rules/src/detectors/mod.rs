@@ -58,6 +58,8 @@ detectors![
     scanner_user_agent::ScannerUserAgent,
     sip_bruteforce::SipBruteforce,
     bruteforce_success::BruteforceSuccess,
+    registration_hijack::RegistrationHijack,
+    toll_fraud::TollFraud,
     extension_enumeration::ExtensionEnumeration,
     sip_scan::SipScan,
 ];

@@ -133,6 +133,8 @@ pub(crate) struct Attempt {
     pub(crate) transport: SipTransport,
     /// The digest nonce the credentials answered, hashed ([`nonce_hash`]).
     pub(crate) nonce: Option<u64>,
+    /// The request's first Contact address (for a REGISTER, the binding it asks for).
+    pub(crate) contact: Option<SocketAddr>,
 }
 
 /// How the server answered credentials.
@@ -178,8 +180,15 @@ impl AuthOutcomes {
             }
             let key = (m.src.ip(), m.call_id.clone(), m.cseq, method.clone());
             let nonce = auth.nonce.as_deref().map(nonce_hash);
-            let attempt =
-                Attempt { src: m.src, dst: m.dst, user, method: method.clone(), transport: m.transport, nonce };
+            let attempt = Attempt {
+                src: m.src,
+                dst: m.dst,
+                user,
+                method: method.clone(),
+                transport: m.transport,
+                nonce,
+                contact: m.contact_addr,
+            };
             self.pending.insert(key, attempt, now);
             return None;
         }

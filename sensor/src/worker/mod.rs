@@ -175,6 +175,7 @@ fn sip_seen(
         method: m.method().map(|x| cut(x.as_str())),
         status: m.status(),
         call_id: cut(call_id),
+        ruri_user: m.request_uri().and_then(|u| u.user().map(cut)),
         from_user: from.as_ref().and_then(|f| f.uri().user().map(cut)),
         from_display: from.as_ref().and_then(|f| f.display_name().map(cut)),
         from_tag: from.as_ref().and_then(|f| f.tag().map(cut)),
