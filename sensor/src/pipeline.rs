@@ -1477,9 +1477,32 @@ mod tests {
         }
     }
 
-    /// A detector that writes down every event and tick the engine hands it, in order.
+    /// A detector that writes down every event and tick the engine hands it, in order. Opening reports
+    /// (`UdpRate` with `opened > 0`) are each worker's share of the flows opened to a destination in a
+    /// second: only their sums are the same whatever the number of workers, so they are written down summed,
+    /// per sequence number and destination, after the other events of their sequence number.
     #[derive(Debug)]
-    struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+    struct Recorder(
+        Arc<std::sync::Mutex<Vec<String>>>,
+        u64,
+        BTreeMap<(std::net::SocketAddr, u64), (u64, u64)>,
+    );
+
+    impl Recorder {
+        fn new(seen: Arc<std::sync::Mutex<Vec<String>>>) -> Self {
+            Self(seen, 0, BTreeMap::new())
+        }
+
+        fn flush_openings(&mut self) {
+            let seq = self.1;
+            let mut seen = self.0.lock().unwrap();
+            for ((dst, sec), (opened, bytes)) in std::mem::take(&mut self.2) {
+                seen.push(format!(
+                    "{seq} opened {dst} {sec}: {opened} flows, {bytes} bytes"
+                ));
+            }
+        }
+    }
 
     static RECORDER: callguard_rules::alert::Meta = callguard_rules::alert::Meta {
         sid: 4999,
@@ -1502,11 +1525,24 @@ mod tests {
         }
 
         fn on_event(&mut self, ev: &Event, _cx: &mut callguard_rules::detector::Context<'_>) {
+            if ev.seq != self.1 {
+                self.flush_openings();
+                self.1 = ev.seq;
+            }
+            if let Payload::UdpRate(r) = &ev.payload
+                && r.opened > 0
+            {
+                let e = self.2.entry((r.dst, r.sec)).or_default();
+                e.0 += u64::from(r.opened);
+                e.1 += r.bytes;
+                return;
+            }
             let line = format!("{} {:?} {:?}", ev.seq, ev.ts, ev.payload);
             self.0.lock().unwrap().push(line);
         }
 
         fn on_tick(&mut self, now: PacketTime, _cx: &mut callguard_rules::detector::Context<'_>) {
+            self.flush_openings();
             self.0.lock().unwrap().push(format!("tick {now:?}"));
         }
     }
@@ -1520,8 +1556,10 @@ mod tests {
             }
         }
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let engine =
-            Engine::with_detectors(&Config::default(), vec![Box::new(Recorder(seen.clone()))]);
+        let engine = Engine::with_detectors(
+            &Config::default(),
+            vec![Box::new(Recorder::new(seen.clone()))],
+        );
         let src = Frames {
             path: "frames".into(),
             frames: frames.to_vec(),

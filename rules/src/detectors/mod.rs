@@ -123,6 +123,7 @@ detectors![
     media_redirect::MediaRedirect,
     syn_flood::SynFlood,
     sip_flood::SipFlood,
+    rtp_flood::RtpFlood,
     malformed_sip::MalformedSip,
     scanner_user_agent::ScannerUserAgent,
     sip_bruteforce::SipBruteforce,

@@ -557,6 +557,9 @@ pub fn stats_json(r: &Report) -> Json {
             },
             "flows": {
                 "created": c.flows.created,
+                "rate_reports": c.flows.rate_reports,
+                "rate_dropped": c.flows.rate_dropped,
+                "opened_dropped": c.flows.opened_dropped,
                 "active": c.flows.table.len,
                 "evicted": c.flows.table.evicted,
                 "expired": c.flows.table.expired,

@@ -847,7 +847,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        let flags = self.flows.packet(seq, ts, key, side, len);
+        let (flags, opened) = self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -856,7 +856,7 @@ impl Worker {
                     seq,
                     ts,
                     (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
-                    (key, side, flags),
+                    (key, side, flags, opened),
                     u.payload,
                     out,
                 );
@@ -915,11 +915,18 @@ impl Worker {
         seq: u64,
         ts: PacketTime,
         (src, dst): (SocketAddr, SocketAddr),
-        (flow, side, flags): (FlowKey, Side, MediaFlags),
+        (flow, side, flags, opened): (FlowKey, Side, MediaFlags, bool),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
-        if callguard_parsers::sip::probe(payload) {
+        let sip = callguard_parsers::sip::probe(payload);
+        if opened && !sip {
+            self.flows.open(seq, ts, flow, side, payload.len());
+        }
+        if sip {
+            if !flags.contains(MediaFlags::SIP) {
+                self.flows.mark(&flow, MediaFlags::SIP);
+            }
             self.sip(seq, ts, src, dst, payload, out);
             return;
         }
@@ -928,6 +935,9 @@ impl Worker {
             Kind::Rtp => {
                 if let Some(p) = rtp::rtp_packet(payload) {
                     self.counters.count(Proto::Rtp);
+                    if !flags.contains(MediaFlags::RTP) {
+                        self.flows.mark(&flow, MediaFlags::RTP);
+                    }
                     let key = DirKey::new(flow, side, p.ssrc());
                     self.media.rtp(seq, ts, (src, dst), key, &p, flags, out);
                 }
@@ -1034,6 +1044,7 @@ impl Worker {
         // What the sweep ends (TLS handshakes of closed or idle connections, DTLS handshakes, RTP streams)
         // carries the sweep's sequence number and time, ordered by first packet (`Event::tiebreak`).
         let from = out.len();
+        self.flows.rate_reports(Some(now), seq, out);
         self.app.tls.expire(now);
         self.tls_events(seq, Some(now), out);
         self.dtls.sweep(now, seq, out);
@@ -1051,6 +1062,7 @@ impl Worker {
         self.app.tally.events.clear();
         // TLS handshakes still open end too: sequence number `u64::MAX`, by first packet, with the streams.
         let from = out.len();
+        self.flows.rate_reports(None, u64::MAX, out);
         self.app.tls.finish();
         self.tls_events(u64::MAX, None, out);
         self.dtls.finish(out);
