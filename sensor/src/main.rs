@@ -23,7 +23,7 @@ use callguard::pipeline::{self, Options, QueueMode};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
 use callguard_rules::engine::Engine;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Passive VoIP security sensor.
 #[derive(Debug, Parser)]
@@ -99,6 +99,10 @@ struct LiveArgs {
     #[cfg(feature = "libpcap")]
     #[arg(short, long)]
     filter: Option<String>,
+    /// Read options from this TOML file (a `[live]` or `[analyze]` table, keys = long option names); options
+    /// on the command line win. See `deploy/callguard.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Do not print the summary.
     #[arg(short, long)]
     quiet: bool,
@@ -137,13 +141,25 @@ struct AnalyzeArgs {
     #[cfg(feature = "libpcap")]
     #[arg(short, long)]
     filter: Option<String>,
+    /// Read options from this TOML file (a `[live]` or `[analyze]` table, keys = long option names); options
+    /// on the command line win. See `deploy/callguard.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Do not print the summary.
     #[arg(short, long)]
     quiet: bool,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match callguard::config_file::expand(&Cli::command(), std::env::args_os().collect())
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("callguard: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let res = match cli.cmd {
         Command::Analyze(a) => analyze(a),
         Command::Live(a) => live(a),
@@ -607,6 +623,104 @@ mod tests {
                 previous: Vec::new(),
             }],
         }
+    }
+
+    /// A valid sample value for each option that has no default (a new option without one here fails the
+    /// test below: add it).
+    fn sample(id: &str) -> Option<&'static str> {
+        Some(match id {
+            "files" => "x.pcap",
+            "interfaces" => "eth1",
+            "output" => "eve.json",
+            "rules" => "rules.toml",
+            "cert_store" => "certs.json",
+            "metrics" => "127.0.0.1:9477",
+            "workers" | "fanout" => "3",
+            "filter" => "udp port 5060",
+            "user" => "nobody",
+            "syslog" => "udp://127.0.0.1:514",
+            "syslog_facility" => "local3",
+            _ => return None,
+        })
+    }
+
+    /// Every option of every subcommand written in a configuration file parses as the same option given on
+    /// the command line.
+    #[test]
+    fn a_config_file_can_hold_every_command_line_option() {
+        let cmd = Cli::command();
+        let dir = tempfile::tempdir().unwrap();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            let mut text = format!("[{name}]\n");
+            let mut cli: Vec<String> = vec!["callguard".into(), name.into()];
+            let mut positional = Vec::new();
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if ["help", "version", "config"].contains(&id) {
+                    continue;
+                }
+                let long = arg.get_long().unwrap_or(id);
+                if !arg.get_action().takes_values() {
+                    text.push_str(&format!("{long} = true\n"));
+                    cli.push(format!("--{long}"));
+                    continue;
+                }
+                let value = arg
+                    .get_default_values()
+                    .first()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .or_else(|| sample(id).map(str::to_owned))
+                    .unwrap_or_else(|| panic!("no sample value for --{long}: add one"));
+                if arg.is_positional() {
+                    text.push_str(&format!("{id} = [{value:?}]\n"));
+                    positional.push(value);
+                } else {
+                    text.push_str(&format!("{long} = {value:?}\n"));
+                    cli.push(format!("--{long}={value}"));
+                }
+            }
+            let file = dir.path().join(format!("{name}.toml"));
+            std::fs::write(&file, &text).unwrap();
+            let cfg_arg = format!("--config={}", file.display());
+            cli.push(cfg_arg.clone());
+            cli.extend(positional);
+            let from_file = callguard::config_file::expand(
+                &cmd,
+                ["callguard", name, &cfg_arg]
+                    .iter()
+                    .map(Into::into)
+                    .collect(),
+            )
+            .unwrap();
+            let a = Cli::try_parse_from(from_file).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let b = Cli::try_parse_from(&cli).unwrap_or_else(|e| panic!("{cli:?}: {e}"));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_config_example_parses() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/callguard.toml");
+        let args = callguard::config_file::expand(
+            &Cli::command(),
+            [
+                "callguard".into(),
+                "live".into(),
+                "--config".into(),
+                file.into_os_string(),
+            ]
+            .into(),
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Live(a) = cli.cmd else {
+            panic!("live")
+        };
+        assert_eq!(a.interfaces, ["eth1"]);
+        assert_eq!(a.workers, Some(4));
+        assert_eq!(a.metrics, Some("127.0.0.1:9477".parse().unwrap()));
     }
 
     #[test]
