@@ -610,6 +610,18 @@ impl Syslog {
     }
 }
 
+impl Drop for Syslog {
+    /// Dropped without [`Syslog::close`] (an unwinding pipeline): the thread gives up on what is queued at
+    /// once, counting it as dropped, instead of retrying a dead receiver for ever.
+    fn drop(&mut self) {
+        if self.tx.take().is_some()
+            && let Ok(mut d) = self.counters.deadline.lock()
+        {
+            *d = Some(Instant::now());
+        }
+    }
+}
+
 /// The TCP connection and its reconnection state.
 #[derive(Debug)]
 struct Tcp {
