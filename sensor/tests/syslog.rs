@@ -525,6 +525,7 @@ fn sdes_keys_and_digest_responses_of_a_capture_never_reach_the_receiver() {
         workers: 2,
         mode: QueueMode::Block,
         metrics: None,
+        control: None,
     };
     let src = capture::open(&pcap).unwrap();
     pipeline::run(vec![src], &Config::default(), &opts, &mut tee, &mut |_| {});
@@ -555,5 +556,62 @@ fn sdes_keys_and_digest_responses_of_a_capture_never_reach_the_receiver() {
             assert!(!text.contains(s.as_str()), "secret {s} in {text}");
         }
         assert!(!text.contains("inline:"), "{text}");
+    }
+}
+
+/// `callguard analyze --syslog udp://...`: every alert of the EVE file arrives at a local UDP listener as an
+/// RFC 5424 message carrying the same EVE line, in order, with the facility asked for.
+#[test]
+fn the_cli_sends_every_alert_to_a_udp_listener() {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let addr = sock.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let eve = dir.path().join("eve.json");
+    let pcap = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps/lab-svcrack.pcap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callguard"))
+        .args(["analyze", "--quiet", "--syslog", &format!("udp://{addr}")])
+        .args(["--syslog-facility", "local3", "--output"])
+        .arg(&eve)
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<serde_json::Value> = std::fs::read_to_string(&eve)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event_type"] == "alert")
+        .collect();
+    assert!(alerts.len() >= 5, "{alerts:?}");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 70_000];
+    while let Ok(n) = sock.recv(&mut buf) {
+        got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+    }
+    assert_eq!(got.len(), alerts.len());
+    for (msg, alert) in got.iter().zip(&alerts) {
+        // local3 = 19: PRI = 19 * 8 + severity (high 2, medium 4, low 5).
+        let sev = match alert["alert"]["severity"].as_u64().unwrap() {
+            1 => 2,
+            2 => 4,
+            _ => 5,
+        };
+        assert!(msg.starts_with(&format!("<{}>1 ", 19 * 8 + sev)), "{msg}");
+        assert!(
+            msg.contains(&format!(
+                "[callguard@32473 sid=\"{}\"",
+                alert["alert"]["signature_id"]
+            )),
+            "{msg}"
+        );
+        let json = &msg[msg.find("] {").unwrap() + 2..];
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(&v, alert);
     }
 }

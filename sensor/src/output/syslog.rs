@@ -517,6 +517,17 @@ impl Counters {
     }
 }
 
+/// Reads a [`Syslog`]'s counters from anywhere.
+#[derive(Debug, Clone)]
+pub struct StatsHandle(Arc<Counters>);
+
+impl StatsHandle {
+    /// The counters now.
+    pub fn get(&self) -> SyslogStats {
+        self.0.snapshot()
+    }
+}
+
 /// The syslog sink: a sender thread fed by a bounded queue.
 #[derive(Debug)]
 pub struct Syslog {
@@ -583,6 +594,11 @@ impl Syslog {
     /// The counters so far.
     pub fn stats(&self) -> SyslogStats {
         self.counters.snapshot()
+    }
+
+    /// A handle that reads the counters from another thread (the metrics endpoint), also after `close`.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(self.counters.clone())
     }
 
     /// Sends what is queued, waiting at most `timeout` (plus one [`IO_TIMEOUT`] for a write under way and a
@@ -793,6 +809,10 @@ impl<S: AlertSink> AlertSink for Tee<S> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        self.inner.reopen()
     }
 }
 
