@@ -360,7 +360,7 @@ fn a_real_prometheus_scrapes_the_sensor() {
             .collect();
         let snap = callguard::metrics::Snapshot::default();
         for f in callguard::metrics::families(&snap, &[0]) {
-            let name = f.get_name();
+            let name = f.name();
             let want: Vec<String> =
                 if f.get_field_type() == prometheus::proto::MetricType::HISTOGRAM {
                     ["_bucket", "_sum", "_count"]
