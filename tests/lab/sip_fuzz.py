@@ -4,6 +4,8 @@
   sip_fuzz.py udp SRC DST RATE    a PROTOS c07-sip style run over UDP: an INVITE template, one field mutated
                                   per test case, RATE cases a second, from SRC:5080 to DST:5060
   sip_fuzz.py tcp SRC DST         four TCP connections from SRC to DST:5060 carrying broken SIP
+  sip_fuzz.py ws SRC DST          one WebSocket connection from SRC to ws://DST:8080/ (subprotocol sip) carrying
+                                  broken SIP (needs python3-websockets: run it with /usr/bin/python3)
 
 udp: like the PROTOS c07-sip test suite (University of Oulu, 2002), each test case is the INVITE template with one
 field replaced by a mutation: overflows of 'A' (256, 1024, 2048 bytes), format strings, invalid UTF-8 sequences
@@ -21,6 +23,10 @@ framed any further) and a valid OPTIONS that is therefore not read; connection 2
 99999999 (over the 64 KiB message bound); connection 3 a REGISTER whose header section never ends (66 000
 bytes of headers, no empty line); connection 4 an OPTIONS with two Content-Length fields that differ. Each
 connection's bytes go in one sendall right after the handshake, then the socket is closed after 0.3 s.
+
+ws: after the upgrade, one binary WebSocket message each (RFC 7118 §5 allows binary): a valid OPTIONS, ten
+INVITEs whose Request-URI is not UTF-8 and two request lines of 700 bytes with no SIP-Version: twelve messages
+that do not parse, sent back to back; then a close frame.
 """
 import socket
 import sys
@@ -161,12 +167,41 @@ def tcp(src: str, dst: str) -> None:
     print("tcp: 4 connections")
 
 
+def ws(src: str, dst: str) -> None:
+    import asyncio
+
+    import websockets
+
+    async def run() -> None:
+        sport = 41100
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((src, sport))
+        sock.connect((dst, 8080))
+        msgs = [options(src, dst, sport, 20).replace(b"/TCP", b"/WS")]
+        msgs += [invite_non_utf8(src, dst, sport, n).replace(b"/TCP", b"/WS") for n in range(21, 31)]
+        msgs += [b"INVITE sip:100@" + dst.encode() + b";x=" + b"B" * 700 + b"\r\nContent-Length: 0\r\n\r\n"] * 2
+        async with websockets.connect(
+            f"ws://{dst}:8080/", sock=sock, subprotocols=["sip"], compression=None, ping_interval=None
+        ) as c:
+            try:
+                for m in msgs:
+                    await c.send(m)
+                await asyncio.sleep(0.3)
+            except websockets.ConnectionClosed as e:  # the server may close on what it cannot read
+                print(f"ws: {e}")
+        print(f"ws: {len(msgs)} messages")
+
+    asyncio.run(run())
+
+
 def main() -> None:
     mode = sys.argv[1]
     if mode == "udp":
         udp(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif mode == "tcp":
         tcp(sys.argv[2], sys.argv[3])
+    elif mode == "ws":
+        ws(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit(__doc__)
 

@@ -10,6 +10,8 @@
 #    at 40 cases/s.
 # 4. sip_fuzz.py tcp from 10.77.0.69: four TCP connections (unparseable framed messages, Content-Length -1,
 #    Content-Length over 64 KiB, a header section that never ends, two Content-Length fields that differ).
+# 5. sip_fuzz.py ws from 10.77.0.70: SIP over WebSocket (a second kamailio, kamailio-ws.cfg, on ws://10.77.0.1:8080):
+#    a valid OPTIONS, then twelve binary messages that do not parse.
 # What kamailio answers (400, 404, nothing) does not matter.
 set -euo pipefail
 # shellcheck source=../lab.sh
@@ -22,7 +24,8 @@ lab_up
 sed 's/^listen=udp:10.77.0.1:5060$/&\nlisten=tcp:10.77.0.1:5060/' "$LAB_DIR/kamailio.cfg" >"$LAB_TMP/kamailio-tcp.cfg"
 grep -q '^listen=tcp:10.77.0.1:5060$' "$LAB_TMP/kamailio-tcp.cfg"
 lab_kamailio pbx.lab.callguard cert-a "" "$LAB_TMP/kamailio-tcp.cfg"
-for i in 67 68 69; do
+lab_kamailio_ws
+for i in 67 68 69 70; do
 	in_ns att ip addr add "10.77.0.$i/32" dev cgeth0
 done
 S="$LAB_DIR/sipp"
@@ -36,5 +39,7 @@ sleep 2
 in_ns att /usr/bin/python3 "$LAB_DIR/sip_fuzz.py" udp 10.77.0.68 10.77.0.1 40
 sleep 2
 in_ns att /usr/bin/python3 "$LAB_DIR/sip_fuzz.py" tcp 10.77.0.69 10.77.0.1
+sleep 1
+in_ns att /usr/bin/python3 "$LAB_DIR/sip_fuzz.py" ws 10.77.0.70 10.77.0.1
 lab_record_stop
 lab_save "$LAB_TMP/cap.pcap" "$NAME"
