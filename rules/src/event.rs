@@ -181,8 +181,9 @@ pub struct SipMalformedSeen {
     pub dst: SocketAddr,
     /// Transport.
     pub transport: SipTransport,
-    /// The parse error's kind (`truncated`, `invalid`, `limit-exceeded`, ...).
-    pub kind: Box<str>,
+    /// The parse error's kind (`truncated`, `invalid`, `limit-exceeded`, ...): a static name, so that making
+    /// the event allocates nothing but its box.
+    pub kind: &'static str,
 }
 
 /// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS

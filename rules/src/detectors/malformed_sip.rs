@@ -2,13 +2,19 @@
 //! (PROTOS c07-sip, sipp with broken scenarios, Kitty/boofuzz) or of exploit attempts against a parser.
 //!
 //! # What raises it
-//! Workers send an event for every datagram that looks like SIP (a SIP start line) but does not parse, with
-//! the parse error's kind. The detector counts them per source address over a sliding window of
-//! `window_secs` seconds of packet time, and raises one alert when a source reaches `min_messages`; then
-//! at most one per source per `interval_secs`, by its own table.
+//! Workers send an event for every SIP message that does not parse, with the parse error's kind and the
+//! transport: a UDP datagram that looks like SIP (a SIP start line) but has no usable start line; over TCP,
+//! a message framed by Content-Length that does not parse, or the point where a stream's framing breaks (a
+//! Content-Length that is not a number or differs between fields: `invalid`; a message, or a header section
+//! that never ends, longer than 64 KiB: `limit-exceeded`; the stream is not framed any further); over
+//! WebSocket, a message that does not parse. The detector counts them per source address over a sliding
+//! window of `window_secs` seconds of packet time, and raises one alert when a source reaches
+//! `min_messages`; then at most one per source per `interval_secs`, by its own table.
 //!
-//! SIP over TCP and WebSocket is framed by the stream reassembler, whose failures are counted
-//! (`decoder.malformed.sip`) but not yet sent as events: this detector sees SIP over UDP.
+//! The parser is tolerant: a message with a usable start line parses, whatever its headers (a missing
+//! Call-ID or CSeq, line folding, NUL bytes, a negative Content-Length in a datagram are anomalies, not
+//! failures), so the failures counted here are broken start lines (non-UTF-8 bytes, a request line with no
+//! SIP version) and, over TCP, broken framing.
 //!
 //! # Why it matters, and the severity
 //! A well-behaved SIP stack sends parseable messages; a stream of broken ones from one address is someone
@@ -17,7 +23,9 @@
 //!
 //! # Evidence
 //! `messages` (unparseable messages in the window), `window_secs`, `kinds` (the distinct parse error kinds,
-//! at most [`MAX_KINDS`], in the order first seen).
+//! at most [`MAX_KINDS`], in the order first seen), `transports` (`UDP`, `TCP`, `WS`: those the source's
+//! unparseable messages came over, in the order first seen). The alert's protocol is the transport of the
+//! message that completed the burst (TCP for WebSocket).
 //!
 //! # False positives and tuning
 //! A broken device or a middlebox mangling SIP (an ALG cutting messages) also sends unparseable messages,
@@ -83,7 +91,8 @@ impl Default for Config {
 #[derive(Debug, Default)]
 struct Source {
     rate: RateWindow<MAX_WINDOW_SECS>,
-    kinds: Vec<Box<str>>,
+    kinds: Vec<&'static str>,
+    transports: Vec<SipTransport>,
 }
 
 /// The detector.
@@ -130,7 +139,10 @@ impl Detector for MalformedSip {
         let s = self.sources.get_or_insert_with(ip, now, Source::default);
         s.rate.add(now, 1);
         if s.kinds.len() < MAX_KINDS && !s.kinds.contains(&m.kind) {
-            s.kinds.push(m.kind.clone());
+            s.kinds.push(m.kind);
+        }
+        if !s.transports.contains(&m.transport) {
+            s.transports.push(m.transport);
         }
         let n = s.rate.sum(now, self.window_secs);
         if n < self.min_messages {
@@ -143,7 +155,12 @@ impl Detector for MalformedSip {
         {
             return;
         }
-        let kinds = s.kinds.iter().map(|k| Value::Str(k.to_string())).collect();
+        let kinds = s.kinds.iter().map(|k| Value::Str((*k).to_owned())).collect();
+        let transports = s
+            .transports
+            .iter()
+            .map(|t| Value::Str(t.name().to_owned()))
+            .collect();
         cx.raise(
             Alert::new(&META, now)
                 .src(Some(ip), Some(m.src.port()))
@@ -155,7 +172,8 @@ impl Detector for MalformedSip {
                 .key(format!("src {ip}"))
                 .evidence("messages", Value::U64(n))
                 .evidence("window_secs", Value::U64(self.window_secs as u64))
-                .evidence("kinds", Value::List(kinds)),
+                .evidence("kinds", Value::List(kinds))
+                .evidence("transports", Value::List(transports)),
         );
         self.reported.insert(ip, now, now);
     }
@@ -176,12 +194,16 @@ mod tests {
     use crate::event::SipMalformedSeen;
     use crate::testkit::Scenario;
 
-    fn bad(src: &str, kind: &str) -> Payload {
+    fn bad(src: &str, kind: &'static str) -> Payload {
+        bad_over(src, kind, SipTransport::Udp)
+    }
+
+    fn bad_over(src: &str, kind: &'static str, transport: SipTransport) -> Payload {
         Payload::SipMalformed(Box::new(SipMalformedSeen {
             src: src.parse().unwrap(),
             dst: "10.0.0.1:5060".parse().unwrap(),
-            transport: SipTransport::Udp,
-            kind: kind.into(),
+            transport,
+            kind,
         }))
     }
 
@@ -204,6 +226,23 @@ mod tests {
                 Value::Str("truncated".into()),
                 Value::Str("limit-exceeded".into()),
             ]))
+        );
+    }
+
+    #[test]
+    fn a_burst_over_tcp_and_websocket_names_its_transports() {
+        let mut s = Scenario::new();
+        for i in 0..10u64 {
+            let t = if i < 4 { SipTransport::Tcp } else { SipTransport::Ws };
+            s.at_ms(i * 100, bad_over("192.0.2.67:40000", "invalid", t));
+        }
+        let alerts = s.run(MalformedSip::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let a = &alerts[0];
+        assert_eq!(a.proto, Some(Proto::Tcp));
+        assert_eq!(
+            a.evidence.get("transports"),
+            Some(&Value::List(vec![Value::Str("TCP".into()), Value::Str("WS".into())]))
         );
     }
 

@@ -122,6 +122,9 @@ struct SipTally {
     /// Close, ping and pong frames.
     ws_control: u64,
     events: Vec<SipSeen>,
+    /// The messages of the segment being handled that did not parse, and the point where a stream's framing
+    /// broke: one for each count in `malformed`, in stream order.
+    bad: Vec<SipMalformedSeen>,
 }
 
 impl Default for AppLayer {
@@ -361,8 +364,25 @@ impl SipTally {
                 }
                 self.events.extend(sip_seen(&m, src, dst, transport));
             }
-            Err(_) => self.malformed += 1,
+            Err(e) => self.broken(src, dst, transport, e.kind),
         }
+    }
+
+    /// A message that did not parse, or a stream whose framing broke: counted, and kept for an event.
+    fn broken(
+        &mut self,
+        src: std::net::SocketAddr,
+        dst: std::net::SocketAddr,
+        transport: SipTransport,
+        kind: ErrorKind,
+    ) {
+        self.malformed += 1;
+        self.bad.push(SipMalformedSeen {
+            src,
+            dst,
+            transport,
+            kind: error_kind_name(kind),
+        });
     }
 }
 
@@ -649,9 +669,9 @@ impl StreamHandler for AppLayer {
                 Err(e) if matches!(e.kind, callguard_parsers::ErrorKind::Incomplete { .. }) => {
                     break;
                 }
-                Err(_) => {
+                Err(e) => {
                     // Not SIP any more, or a broken length: stop framing this stream.
-                    tally.malformed += 1;
+                    tally.broken(key.0, key.1, SipTransport::Tcp, e.kind);
                     broken = true;
                     break;
                 }
@@ -874,6 +894,13 @@ impl Worker {
                         payload: Payload::Sip(Box::new(e)),
                     });
                 }
+                for e in self.app.tally.bad.drain(..) {
+                    out.push(Event {
+                        seq,
+                        ts,
+                        payload: Payload::SipMalformed(Box::new(e)),
+                    });
+                }
                 if !self.app.tls.done.is_empty() {
                     self.tls_events(seq, Some(ts), out);
                 }
@@ -1003,7 +1030,7 @@ impl Worker {
                         src,
                         dst,
                         transport: SipTransport::Udp,
-                        kind: error_kind_name(e.kind).into(),
+                        kind: error_kind_name(e.kind),
                     })),
                 });
             }
@@ -1041,6 +1068,7 @@ impl Worker {
         // Messages completed only by a timeout's flush (after a gap) have no packet to be ordered by: they are
         // counted, not followed.
         self.app.tally.events.clear();
+        self.app.tally.bad.clear();
         // What the sweep ends (TLS handshakes of closed or idle connections, DTLS handshakes, RTP streams)
         // carries the sweep's sequence number and time, ordered by first packet (`Event::tiebreak`).
         let from = out.len();
@@ -1060,6 +1088,7 @@ impl Worker {
         self.app.seq = u64::MAX;
         self.tcp.flush(&mut self.app);
         self.app.tally.events.clear();
+        self.app.tally.bad.clear();
         // TLS handshakes still open end too: sequence number `u64::MAX`, by first packet, with the streams.
         let from = out.len();
         self.flows.rate_reports(None, u64::MAX, out);
@@ -1496,6 +1525,155 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>;tag=b\r\nCall-ID: c1\r\nCSeq: 1
         app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, UPGRADE);
         app.on_gap(&ws_conn(), Dir::ToServer, 10);
         assert_eq!(kind(&app, Dir::ToServer), StreamKind::Other);
+    }
+
+    fn bad(app: &AppLayer) -> Vec<(SipTransport, &'static str)> {
+        app.tally
+            .bad
+            .iter()
+            .map(|b| (b.transport, b.kind))
+            .collect()
+    }
+
+    /// A message whose start line is not UTF-8: framed (its length is fine) but not parsed.
+    const NON_UTF8: &[u8] =
+        b"INVITE sip:\xff\xfe@10.0.0.1 SIP/2.0\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n";
+
+    #[test]
+    fn a_framed_tcp_message_that_does_not_parse_is_one_malformed_event_and_framing_goes_on() {
+        let mut app = AppLayer::default();
+        let stream = [REGISTER, NON_UTF8, REGISTER].concat();
+        app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, &stream);
+        assert_eq!((app.tally.messages, app.tally.malformed), (2, 1));
+        assert_eq!(bad(&app), [(SipTransport::Tcp, "invalid")]);
+        let b = &app.tally.bad[0];
+        assert_eq!((b.src, b.dst), (conn().client, conn().server));
+        assert_eq!(kind_of(&app, &conn(), Dir::ToServer), StreamKind::Sip);
+    }
+
+    fn kind_of(app: &AppLayer, c: &ConnInfo, dir: Dir) -> StreamKind {
+        app.streams.get(&stream_key(c, dir)).unwrap().kind
+    }
+
+    #[test]
+    fn a_broken_content_length_is_one_event_and_the_stream_is_given_up() {
+        for (cl, want) in [
+            ("-1", "invalid"),
+            ("abc", "invalid"),
+            ("99999999", "limit-exceeded"),
+        ] {
+            let msg =
+                format!("OPTIONS sip:a@h SIP/2.0\r\nCall-ID: y\r\nContent-Length: {cl}\r\n\r\n");
+            let mut app = AppLayer::default();
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, msg.as_bytes());
+            // What follows is not framed again: no second event for the same break.
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, msg.as_bytes());
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, REGISTER);
+            assert_eq!((app.tally.messages, app.tally.malformed), (1, 1), "{cl}");
+            assert_eq!(bad(&app), [(SipTransport::Tcp, want)], "{cl}");
+            assert_eq!(kind_of(&app, &conn(), Dir::ToServer), StreamKind::Other);
+        }
+    }
+
+    #[test]
+    fn a_header_section_that_never_ends_is_one_limit_exceeded_event() {
+        use callguard_parsers::sip::MAX_MESSAGE_LEN;
+        let mut app = AppLayer::default();
+        app.on_data(
+            &conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            b"REGISTER sip:pbx SIP/2.0\r\n",
+        );
+        let line =
+            b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+        for _ in 0..(2 * MAX_MESSAGE_LEN / line.len()) {
+            app.on_data(&conn(), Dir::ToServer, PacketTime::ZERO, line);
+            let st = app
+                .streams
+                .get(&stream_key(&conn(), Dir::ToServer))
+                .unwrap();
+            assert!(st.pending.len() <= MAX_MESSAGE_LEN + line.len());
+        }
+        assert_eq!(app.tally.malformed, 1);
+        assert_eq!(bad(&app), [(SipTransport::Tcp, "limit-exceeded")]);
+    }
+
+    #[test]
+    fn a_websocket_message_that_does_not_parse_is_a_ws_malformed_event() {
+        let mut s = UPGRADE.to_vec();
+        s.extend(frame(true, 1, Some(KEY), NON_UTF8));
+        s.extend(frame(true, 1, Some(KEY), REGISTER));
+        let mut app = AppLayer::default();
+        app.on_data(&ws_conn(), Dir::ToServer, PacketTime::ZERO, &s);
+        assert_eq!((app.tally.ws_messages, app.tally.malformed), (1, 1));
+        assert_eq!(app.tally.ws_malformed, 0);
+        assert_eq!(bad(&app), [(SipTransport::Ws, "invalid")]);
+        // Frames that break RFC 6455 are the WebSocket layer's, not SIP's: no SIP event.
+        let mut app = AppLayer::default();
+        app.on_data(
+            &ws_conn(),
+            Dir::ToServer,
+            PacketTime::ZERO,
+            &[UPGRADE, &[0x83, 0x80, 0, 0, 0, 0]].concat(),
+        );
+        assert_eq!(app.tally.ws_malformed, 1);
+        assert!(bad(&app).is_empty());
+    }
+
+    /// Through the whole worker: a TCP connection carrying broken SIP gives one `SipMalformed` event per
+    /// broken message, in the packet that completed it, and the `decoder.malformed.sip` count agrees; the
+    /// same over UDP.
+    #[test]
+    fn the_worker_sends_malformed_events_for_tcp_and_udp() {
+        let (ma, mb) = ([2, 0, 0, 0, 0, 0x66], [2, 0, 0, 0, 0, 1]);
+        let c: SocketAddr = "10.0.0.66:41000".parse().unwrap();
+        let s: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let mut frames = vec![
+            callguard_gen::tcp_frame(ma, mb, c, s, 100, 0, 0x02, b""),
+            callguard_gen::tcp_frame(mb, ma, s, c, 500, 101, 0x12, b""),
+            callguard_gen::tcp_frame(ma, mb, c, s, 101, 501, 0x10, b""),
+        ];
+        let mut off = 101u32;
+        for data in [REGISTER, NON_UTF8, &NON_UTF8[..20], &NON_UTF8[20..]] {
+            frames.push(callguard_gen::tcp_frame(ma, mb, c, s, off, 501, 0x18, data));
+            off += u32::try_from(data.len()).unwrap();
+        }
+        frames.push(callguard_gen::udp_frame(ma, mb, c, s, NON_UTF8));
+        frames.push(callguard_gen::udp_frame(ma, mb, c, s, REGISTER));
+        let mut w = Worker::new();
+        let mut out = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            let i = u64::try_from(i).unwrap();
+            w.packet(
+                i,
+                PacketTime::from_secs(100 + i),
+                LinkType::ETHERNET,
+                f,
+                &mut out,
+            );
+        }
+        let bad: Vec<(u64, SipTransport, &str)> = out
+            .iter()
+            .filter_map(|e| match &e.payload {
+                Payload::SipMalformed(m) => {
+                    assert_eq!((m.src, m.dst), (c, s));
+                    Some((e.seq, m.transport, m.kind))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                (4, SipTransport::Tcp, "invalid"),
+                (6, SipTransport::Tcp, "invalid"),
+                (7, SipTransport::Udp, "invalid"),
+            ]
+        );
+        let sip_layer = callguard_parsers::Layer::Sip.index();
+        assert_eq!(w.counters().malformed[sip_layer], 3);
     }
 
     #[test]
