@@ -99,6 +99,11 @@ struct LiveArgs {
     #[cfg(feature = "libpcap")]
     #[arg(short, long)]
     filter: Option<String>,
+    /// Once the capture, the output file and the metrics listener are open, switch to this user (a name or
+    /// a uid) for the rest of the run: its groups, no way back to root, no capabilities. Files written later
+    /// (the --cert-store, saved at the end) are written as this user, so their directory must be writable by it.
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
     /// Do not print the summary.
     #[arg(short, long)]
     quiet: bool,
@@ -464,6 +469,17 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
     }
     let mut out = open_output(a.output.as_ref())?;
     let (hub, server) = start_metrics(a.metrics, a.quiet)?;
+    if let Some(user) = &a.user {
+        #[cfg(not(target_os = "linux"))]
+        anyhow::bail!("--user {user} needs Linux");
+        #[cfg(target_os = "linux")]
+        {
+            let dropped = capture::privileges::drop_privileges(user)?;
+            if !a.quiet {
+                eprintln!("callguard: {dropped}");
+            }
+        }
+    }
     let opts = pipeline::LiveOptions {
         workers: default_workers(a.workers),
         fanout: fanout > 0 && !use_libpcap,
