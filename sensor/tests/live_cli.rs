@@ -486,6 +486,14 @@ fn live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing() {
     let ns = Netns::new("cglu");
     sh(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
     let want = packets_in("demo.pcap");
+    // The certificate store is saved at the end, as nobody: its directory must be writable by nobody.
+    let store_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        store_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let store = store_dir.path().join("certs.json");
     let mut threads = 0;
     let run = replay_into(
         &ns.name,
@@ -498,6 +506,8 @@ fn live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing() {
             "2",
             "--metrics",
             "127.0.0.1:9477",
+            "--cert-store",
+            store.to_str().unwrap(),
         ],
         |pid| {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
@@ -558,6 +568,8 @@ fn live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing() {
         );
     }
     assert!(run.summary.contains("callguard summary"), "{}", run.summary);
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&store).unwrap());
+    assert_eq!(owner.to_string(), uid, "the store was written by nobody");
 }
 
 #[test]
@@ -615,6 +627,28 @@ fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
         err.contains(&format!(
             "callguard: running as nobody (uid {uid}, gid {gid})"
         )),
+        "{err}"
+    );
+    // As root to nobody with the certificate store in a directory only root may write: the run goes on,
+    // and saving the store at the end fails loudly (exit 1), not silently.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("certs.json");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, bin, "live", "-i", &iface])
+        .args(["--quiet", "--user", "nobody", "--cert-store"])
+        .arg(&store)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    sh(&["kill", "-INT", &child.id().to_string()]);
+    let st = wait_for(&mut child, Duration::from_secs(20));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(
+        err.contains("saving certificate store") && err.contains("Permission denied"),
         "{err}"
     );
     // As root, a user the system does not know: exit 1 before the pipeline starts.
