@@ -443,6 +443,21 @@ pub struct MediaFingerprint<'a> {
     pub value: &'a str,
 }
 
+/// A media endpoint that a call's SDP negotiated, from [`CallTracker::media_endpoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaEndpoint<'a> {
+    /// The call.
+    pub call_id: &'a str,
+    /// The side that announced it (and receives media there).
+    pub side: Party,
+    /// The `m=` line.
+    pub m_index: usize,
+    /// The first codec of the `m=` line (the preferred one), if listed.
+    pub codec: Option<&'a crate::event::CodecSeen>,
+    /// `a=ptime`, ms, if given.
+    pub ptime: Option<u32>,
+}
+
 /// What the tracker says about a stream, for detectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamView<'a> {
@@ -948,6 +963,29 @@ impl CallTracker {
             m_index: ep.m_index,
             hash,
             value,
+        })
+    }
+
+    /// The call and `m=` line whose SDP named `addr` as where its announcer receives media (calls in progress,
+    /// and ended calls still waiting for their streams' figures).
+    pub fn media_endpoint(&self, addr: &SocketAddr) -> Option<MediaEndpoint<'_>> {
+        let ep = self.endpoints.get(addr)?;
+        let call = self
+            .calls
+            .get(&ep.call_id)
+            .or_else(|| self.closing.get(&ep.call_id))?;
+        let m = call
+            .sdp
+            .get(ep.side.index())?
+            .as_ref()?
+            .media
+            .get(ep.m_index);
+        Some(MediaEndpoint {
+            call_id: &call.rec.call_id,
+            side: ep.side,
+            m_index: ep.m_index,
+            codec: m.and_then(|m| m.codecs.first()),
+            ptime: m.and_then(|m| m.ptime),
         })
     }
 

@@ -28,6 +28,10 @@ pub trait Detector: Send + std::fmt::Debug {
     /// windowed rates and idle sweeps.
     fn on_tick(&mut self, _now: PacketTime, _cx: &mut Context<'_>) {}
 
+    /// Called once at the end of the input, after the last tick: no packet will come any more, so what was
+    /// waiting for an answer that could still arrive (a probe's grace period) can be judged as it stands.
+    fn on_finish(&mut self, _now: PacketTime, _cx: &mut Context<'_>) {}
+
     /// The detector's tables, by name, for metrics and the summary.
     fn tables(&self) -> Vec<(&'static str, TableStats)> {
         Vec::new()

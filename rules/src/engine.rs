@@ -47,6 +47,7 @@ pub struct Engine {
     stats: EngineStats,
     calls: CallTracker,
     tls: Vec<TlsRecord>,
+    config: Config,
 }
 
 impl Engine {
@@ -69,7 +70,25 @@ impl Engine {
             stats: EngineStats::default(),
             calls: CallTracker::default(),
             tls: Vec::new(),
+            config: config.clone(),
         }
+    }
+
+    /// Applies a re-read rules file without losing state: detectors whose settings are unchanged keep
+    /// theirs; changed ones start afresh (a certificate store moves over); calls, media and the suppression
+    /// table stay (a new suppression window applies to new entries; a new cap rebuilds the table empty).
+    /// Returns what changed, by detector slug.
+    pub fn reconfigure(&mut self, config: &Config) -> Vec<(&'static str, detectors::Change)> {
+        let current = std::mem::take(&mut self.detectors);
+        let (v, changes) = detectors::rebuild(&self.config.detectors, &config.detectors, current);
+        self.detectors = v;
+        let window = Duration::from_secs(config.engine.suppress_secs);
+        if config.engine.max_suppressions != self.config.engine.max_suppressions {
+            self.suppress = BoundedMap::new(config.engine.max_suppressions, window);
+        }
+        self.suppress_window = window;
+        self.config = config.clone();
+        changes
     }
 
     /// The engine clock: the latest packet time seen.
@@ -139,9 +158,16 @@ impl Engine {
         self.flush_raised();
     }
 
-    /// End of input: a last tick so that open windows are judged.
+    /// End of input: a last tick so that open windows are judged, then each detector's
+    /// [`Detector::on_finish`].
     pub fn finish(&mut self) {
         self.tick();
+        let now = self.now;
+        for d in &mut self.detectors {
+            let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
+            d.on_finish(now, &mut cx);
+        }
+        self.flush_raised();
         self.calls.finish();
     }
 

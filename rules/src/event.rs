@@ -48,6 +48,10 @@ pub enum Payload {
     /// A TLS (over TCP) or DTLS (over UDP, e.g. on a media 5-tuple) handshake, summarised when the server's
     /// certificate (or what can be seen of the handshake) is known.
     Tls(Box<TlsSeen>),
+    /// One direction of a UDP flow carried many datagrams in one second of packet time (at least the
+    /// worker's floor, [`UdpRate::FLOOR_PPS`]), or new UDP flows to one destination opened in one second:
+    /// what rate judgements (`rtp-flood`) are made of.
+    UdpRate(UdpRate),
     /// Packet time entered a new second. The dispatcher injects one per second of capture, so that windows
     /// close and idle state expires on quiet links exactly as often with 1 worker as with N. Detectors never
     /// see it; the engine only moves its clock.
@@ -126,8 +130,14 @@ pub struct SipSeen {
     pub status: Option<u16>,
     /// Call-ID.
     pub call_id: Box<str>,
+    /// The user part of the Request-URI, for a request (the dialled number of an INVITE; a `tel:` URI's
+    /// number).
+    pub ruri_user: Option<Box<str>>,
     /// The user part of the From URI.
     pub from_user: Option<Box<str>>,
+    /// The display name of From (unquoted), where one is given: scanners sign there too (sipvicious in its
+    /// compact mode, which drops User-Agent, still writes `"sipvicious"`).
+    pub from_display: Option<Box<str>>,
     /// The From tag.
     pub from_tag: Option<Box<str>>,
     /// The user part of the To URI.
@@ -272,6 +282,9 @@ pub struct AuthSeen {
     pub algorithm: Option<Box<str>>,
     /// `qop` (absent: the RFC 2069 compatibility mode, no client nonce).
     pub qop: Option<Box<str>>,
+    /// `nonce`: the server's challenge the credentials answer (not a secret: the server sent it in clear),
+    /// so that `sip-bruteforce` can count the challenges a guesser used.
+    pub nonce: Option<Box<str>>,
 }
 
 /// An SDP body: what the engine needs to tie media to calls and judge its protection. Key material is
@@ -593,6 +606,48 @@ pub struct ReportSeen {
     pub jitter: u32,
 }
 
+/// UDP datagrams to one destination in one second of packet time, in one of two kinds:
+/// - a *flow report* (`opened == 0`): one direction of a UDP flow, reported by the worker that owns the flow
+///   when the second closed with at least [`UdpRate::FLOOR_PPS`] datagrams (less the flow's opening datagram
+///   when it opened in that second: that one is in an opening report). Quieter seconds make no event, so a
+///   call's media (50 packets a second per direction) costs nothing here;
+/// - an *opening report* (`opened > 0`): the UDP flows to `dst` that one worker saw open in that second, one
+///   datagram each (`packets == opened`), whatever their number: a flood whose every datagram has a new
+///   5-tuple (random source ports, spoofed sources) is a flood of openings. Every worker reports all of its
+///   openings, so their sum per destination is the same whatever the number of workers. `src` is the first
+///   opener, `single_source` says whether every opener had its address; `rtp` and `sip` are not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRate {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// The second of packet time counted (whole seconds since the epoch).
+    pub sec: u64,
+    /// Datagrams in that second.
+    pub packets: u32,
+    /// UDP payload bytes in that second.
+    pub bytes: u64,
+    /// Some datagram of the flow (either direction, at any time so far) parsed as RTP.
+    pub rtp: bool,
+    /// Some datagram of the flow parsed as SIP.
+    pub sip: bool,
+    /// Flows opened (an opening report), or 0 (a flow report).
+    pub opened: u32,
+    /// Every datagram counted came from `src`'s address (always true for a flow report).
+    pub single_source: bool,
+    /// The capture-order sequence number of the flow's first packet (of an opening report: of the first flow
+    /// opened): its identity, and the merge tiebreak (reports are made at the clock marker that closes the
+    /// second; see [`Event::tiebreak`]).
+    pub flow_id: u64,
+}
+
+impl UdpRate {
+    /// The worker's floor: a flow direction must carry this many datagrams in one second to be reported. Far
+    /// above one voice stream (50 packets a second at 20 ms, 100 at 10 ms), below any flood worth a name.
+    pub const FLOOR_PPS: u32 = 150;
+}
+
 /// The two ends of a TCP connection attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpConn {
@@ -622,11 +677,13 @@ pub enum EventKind {
     Tls = 6,
     /// [`Payload::SipMalformed`].
     SipMalformed = 7,
+    /// [`Payload::UdpRate`].
+    UdpRate = 8,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Arp,
         EventKind::TcpHandshake,
         EventKind::Clock,
@@ -635,6 +692,7 @@ impl EventKind {
         EventKind::Rtcp,
         EventKind::Tls,
         EventKind::SipMalformed,
+        EventKind::UdpRate,
     ];
 
     /// Lower-case name, for counters.
@@ -648,6 +706,7 @@ impl EventKind {
             EventKind::Rtcp => "rtcp",
             EventKind::Tls => "tls",
             EventKind::SipMalformed => "sip_malformed",
+            EventKind::UdpRate => "udp_rate",
         }
     }
 }
@@ -667,6 +726,7 @@ impl Payload {
             Payload::Rtcp(_) => EventKind::Rtcp,
             Payload::Tls(_) => EventKind::Tls,
             Payload::SipMalformed(_) => EventKind::SipMalformed,
+            Payload::UdpRate(_) => EventKind::UdpRate,
         }
     }
 }
@@ -677,12 +737,14 @@ impl Event {
     /// (handshake's) first packet. A
     /// stream that ends before its start was due has its start reported with its end, with the same
     /// tiebreak: the worker sends the start first, and the merge keeps one worker's order among equals.
+    /// Rate reports ([`Payload::UdpRate`]) made at a clock marker order by their flow's first packet, likewise.
     /// Merging by `(seq, tiebreak)` gives one order whatever the number of workers.
     pub fn tiebreak(&self) -> u64 {
         match &self.payload {
             Payload::RtpStart(s) => s.first_seq.saturating_add(1),
             Payload::RtpEnd(e) => e.first_seq.saturating_add(1),
             Payload::Tls(t) => t.first_seq.saturating_add(1),
+            Payload::UdpRate(r) => r.flow_id.saturating_add(1),
             _ => 0,
         }
     }

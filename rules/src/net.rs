@@ -28,9 +28,67 @@ pub fn prefix_text(ip: IpAddr, v4_bits: u8, v6_bits: u8) -> String {
     }
 }
 
+/// An IP network written as a CIDR prefix in the rules file (`10.77.0.0/24`, `2001:db8::/32`; a bare address is
+/// its own /32 or /128). A malformed entry fails the rules file's loading, naming its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Network {
+    /// Parses `addr/bits` or `addr`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (a, b) = match text.trim().split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text.trim(), None),
+        };
+        let addr: IpAddr = a.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match b {
+            Some(b) => b.parse::<u8>().ok().filter(|n| *n <= max)?,
+            None => max,
+        };
+        Some(Self {
+            addr: network(addr, bits, bits),
+            bits,
+        })
+    }
+
+    /// `ip` lies in this network (an IPv4 network never holds an IPv6 address, nor the reverse).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        ip.is_ipv4() == self.addr.is_ipv4() && network(ip, self.bits, self.bits) == self.addr
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Network::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an IP network (a.b.c.d/n)"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_networks_hold_their_addresses_only() {
+        let n = Network::parse("10.77.1.9/24").unwrap();
+        assert!(n.contains(ip("10.77.1.200")));
+        assert!(!n.contains(ip("10.77.0.1")));
+        assert!(!n.contains(ip("::1")));
+        assert!(Network::parse("10.0.0.1").unwrap().contains(ip("10.0.0.1")));
+        assert!(
+            Network::parse("2001:db8::/32")
+                .unwrap()
+                .contains(ip("2001:db8:5::1"))
+        );
+        assert!(Network::parse("10.0.0.0/33").is_none());
+        assert!(Network::parse("nonsense/8").is_none());
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

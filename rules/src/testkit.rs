@@ -84,7 +84,9 @@ impl Sip {
             method: method.map(Into::into),
             status,
             call_id: "call-1".into(),
+            ruri_user: None,
             from_user: Some("1001".into()),
+            from_display: None,
             from_tag: Some("caller".into()),
             to_user: Some("1002".into()),
             to_tag: None,
@@ -157,7 +159,40 @@ impl Sip {
             realm: Some("lab".into()),
             algorithm: algorithm.map(Into::into),
             qop: qop.map(Into::into),
+            nonce: None,
         }));
+        self
+    }
+
+    /// The `nonce` of the credentials set by [`Self::digest`] (no effect without them).
+    pub fn nonce(mut self, nonce: &str) -> Self {
+        if let Some(a) = self.0.auth.as_mut() {
+            a.nonce = Some(nonce.into());
+        }
+        self
+    }
+
+    /// The Request-URI user (the dialled number).
+    pub fn ruri(mut self, user: &str) -> Self {
+        self.0.ruri_user = Some(user.into());
+        self
+    }
+
+    /// The first Contact's address.
+    pub fn contact(mut self, addr: &str) -> Self {
+        self.0.contact_addr = addr.parse().ok();
+        self
+    }
+
+    /// The From user.
+    pub fn from(mut self, user: &str) -> Self {
+        self.0.from_user = Some(user.into());
+        self
+    }
+
+    /// The To user.
+    pub fn to(mut self, user: &str) -> Self {
+        self.0.to_user = Some(user.into());
         self
     }
 

@@ -3,6 +3,7 @@
 //! The library exists so that tests and benchmarks drive the same pipeline as the binary.
 
 pub mod capture;
+pub mod config_file;
 pub mod latency;
 pub mod metrics;
 pub mod output;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use callguard::capture::live::LiveSource;
@@ -23,7 +23,7 @@ use callguard::pipeline::{self, Options, QueueMode};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
 use callguard_rules::engine::Engine;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Passive VoIP security sensor.
 #[derive(Debug, Parser)]
@@ -100,10 +100,15 @@ struct LiveArgs {
     #[arg(short, long)]
     filter: Option<String>,
     /// Once the capture, the output file and the metrics listener are open, switch to this user (a name or
-    /// a uid) for the rest of the run: its groups, no way back to root, no capabilities. Files written later
-    /// (the --cert-store, saved at the end) are written as this user, so their directory must be writable by it.
+    /// a uid) for the rest of the run: its groups, no way back to root, no capabilities. Files opened later
+    /// are opened as this user: the --cert-store saved at the end (its directory must be writable by it), the
+    /// rules file a SIGHUP re-reads, and the output file a SIGHUP reopens after a rotation.
     #[arg(long, value_name = "USER")]
     user: Option<String>,
+    /// Read options from this TOML file (a `[live]` or `[analyze]` table, keys = long option names); options
+    /// on the command line win. See `deploy/callguard.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Do not print the summary.
     #[arg(short, long)]
     quiet: bool,
@@ -142,13 +147,25 @@ struct AnalyzeArgs {
     #[cfg(feature = "libpcap")]
     #[arg(short, long)]
     filter: Option<String>,
+    /// Read options from this TOML file (a `[live]` or `[analyze]` table, keys = long option names); options
+    /// on the command line win. See `deploy/callguard.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Do not print the summary.
     #[arg(short, long)]
     quiet: bool,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args = match callguard::config_file::expand(&Cli::command(), std::env::args_os().collect())
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("callguard: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let res = match cli.cmd {
         Command::Analyze(a) => analyze(a),
         Command::Live(a) => live(a),
@@ -257,15 +274,28 @@ struct Output {
     enabled: bool,
 }
 
-fn open_output(path: Option<&PathBuf>) -> Result<Output> {
+/// Opens the EVE output. `append`: keep what the file holds (live: a restarted service goes on writing the
+/// same log); otherwise it is truncated (analyze: one run, one file). A file output reopens on request
+/// (SIGHUP after log rotation), in append mode.
+fn open_output(path: Option<&PathBuf>, append: bool) -> Result<Output> {
     let to_stdout = path.is_some_and(|p| p.as_os_str() == "-");
-    let out: Box<dyn Write + Send> = match path {
-        None => Box::new(io::sink()),
-        Some(_) if to_stdout => Box::new(BufWriter::new(io::stdout())),
+    let open = |p: &Path, append: bool| -> io::Result<Box<dyn Write + Send>> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(p)?;
+        Ok(Box::new(BufWriter::new(f)))
+    };
+    let writer = match path {
+        None => eve::EveWriter::new(Box::new(io::sink()) as Box<dyn Write + Send>),
+        Some(_) if to_stdout => eve::EveWriter::new(Box::new(BufWriter::new(io::stdout())) as _),
         Some(p) => {
-            Box::new(BufWriter::new(File::create(p).with_context(|| {
-                format!("creating output file {}", p.display())
-            })?))
+            let w =
+                open(p, append).with_context(|| format!("creating output file {}", p.display()))?;
+            let path = p.clone();
+            eve::EveWriter::with_reopen(w, Box::new(move || open(&path, true)))
         }
     };
     let dest = match path {
@@ -274,7 +304,7 @@ fn open_output(path: Option<&PathBuf>) -> Result<Output> {
         Some(p) => p.display().to_string(),
     };
     Ok(Output {
-        writer: eve::EveWriter::new(out),
+        writer,
         to_stdout,
         dest,
         enabled: path.is_some(),
@@ -337,7 +367,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let sources = open_sources(&a)?;
     let total: u64 = sources.iter().filter_map(|s| s.total_bytes()).sum();
     let workers = default_workers(a.workers);
-    let mut out = open_output(a.output.as_ref())?;
+    let mut out = open_output(a.output.as_ref(), false)?;
     // SIGINT/SIGTERM only matter while holding the final metrics; the handlers go in first so that a
     // signal during the run is remembered rather than killing the process with half-written output.
     let stop = Arc::new(AtomicBool::new(false));
@@ -374,6 +404,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         workers,
         mode: QueueMode::Block,
         metrics: hub.clone(),
+        control: None,
     };
     let report = pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress);
     if let Some(b) = &bar {
@@ -395,7 +426,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
                     s.addr
                 );
             }
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -410,6 +441,52 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// SIGHUP while capturing: re-read the rules file (a file that does not load keeps the running rules, and
+/// says why) and hand it to the engine, which keeps every state it can; and reopen the output file (log
+/// rotation). Runs until `done`.
+fn on_sighup(
+    control: &pipeline::Control,
+    hup: &AtomicBool,
+    done: &AtomicBool,
+    rules: Option<&PathBuf>,
+    mut running: Config,
+    quiet: bool,
+) {
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if !hup.swap(false, Ordering::Relaxed) {
+            continue;
+        }
+        if let Some(path) = rules {
+            match load_rules(Some(path)) {
+                Ok(new) => {
+                    let changes =
+                        callguard_rules::detectors::changes(&running.detectors, &new.detectors);
+                    if !quiet {
+                        let list: Vec<String> = changes
+                            .iter()
+                            .map(|(slug, c)| format!("{slug} {}", c.name()))
+                            .collect();
+                        eprintln!(
+                            "callguard: SIGHUP: rules re-read from {}: {}",
+                            path.display(),
+                            if list.is_empty() {
+                                "no detector changed".to_owned()
+                            } else {
+                                list.join(", ")
+                            }
+                        );
+                    }
+                    control.reload(new.clone());
+                    running = new;
+                }
+                Err(e) => eprintln!("callguard: SIGHUP: keeping the running rules: {e:#}"),
+            }
+        }
+        control.reopen();
+    }
 }
 
 fn live(a: LiveArgs) -> Result<ExitCode> {
@@ -467,7 +544,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             "AF_PACKET capture needs Linux; build with --features libpcap and use --libpcap"
         );
     }
-    let mut out = open_output(a.output.as_ref())?;
+    let mut out = open_output(a.output.as_ref(), true)?;
     let (hub, server) = start_metrics(a.metrics, a.quiet)?;
     if let Some(user) = &a.user {
         #[cfg(not(target_os = "linux"))]
@@ -480,12 +557,27 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             }
         }
     }
+    let control = pipeline::Control::new();
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .context("installing the SIGHUP handler")?;
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (control, hup, done) = (control.clone(), hup.clone(), done.clone());
+        let rules = a.rules.clone();
+        let quiet = a.quiet;
+        std::thread::Builder::new()
+            .name("cg-sighup".into())
+            .spawn(move || on_sighup(&control, &hup, &done, rules.as_ref(), config, quiet))
+            .context("starting the SIGHUP thread")?
+    };
     let opts = pipeline::LiveOptions {
         workers: default_workers(a.workers),
         fanout: fanout > 0 && !use_libpcap,
         stats_every: Duration::from_secs(a.stats_interval.max(1)),
         ring_lag: Duration::from_millis(u64::from(a.block_timeout_ms) + 150),
         metrics: hub.clone(),
+        control: Some(control),
     };
     if !a.quiet {
         eprintln!(
@@ -499,6 +591,8 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         );
     }
     let report = pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop);
+    done.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
     if let Some(h) = &hub {
         h.publish(Snapshot::of(&report, true));
     }
@@ -546,6 +640,104 @@ mod tests {
                 previous: Vec::new(),
             }],
         }
+    }
+
+    /// A valid sample value for each option that has no default (a new option without one here fails the
+    /// test below: add it).
+    fn sample(id: &str) -> Option<&'static str> {
+        Some(match id {
+            "files" => "x.pcap",
+            "interfaces" => "eth1",
+            "output" => "eve.json",
+            "rules" => "rules.toml",
+            "cert_store" => "certs.json",
+            "metrics" => "127.0.0.1:9477",
+            "workers" | "fanout" => "3",
+            "filter" => "udp port 5060",
+            "user" => "nobody",
+            "syslog" => "udp://127.0.0.1:514",
+            "syslog_facility" => "local3",
+            _ => return None,
+        })
+    }
+
+    /// Every option of every subcommand written in a configuration file parses as the same option given on
+    /// the command line.
+    #[test]
+    fn a_config_file_can_hold_every_command_line_option() {
+        let cmd = Cli::command();
+        let dir = tempfile::tempdir().unwrap();
+        for sub in cmd.get_subcommands() {
+            let name = sub.get_name();
+            let mut text = format!("[{name}]\n");
+            let mut cli: Vec<String> = vec!["callguard".into(), name.into()];
+            let mut positional = Vec::new();
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if ["help", "version", "config"].contains(&id) {
+                    continue;
+                }
+                let long = arg.get_long().unwrap_or(id);
+                if !arg.get_action().takes_values() {
+                    text.push_str(&format!("{long} = true\n"));
+                    cli.push(format!("--{long}"));
+                    continue;
+                }
+                let value = arg
+                    .get_default_values()
+                    .first()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .or_else(|| sample(id).map(str::to_owned))
+                    .unwrap_or_else(|| panic!("no sample value for --{long}: add one"));
+                if arg.is_positional() {
+                    text.push_str(&format!("{id} = [{value:?}]\n"));
+                    positional.push(value);
+                } else {
+                    text.push_str(&format!("{long} = {value:?}\n"));
+                    cli.push(format!("--{long}={value}"));
+                }
+            }
+            let file = dir.path().join(format!("{name}.toml"));
+            std::fs::write(&file, &text).unwrap();
+            let cfg_arg = format!("--config={}", file.display());
+            cli.push(cfg_arg.clone());
+            cli.extend(positional);
+            let from_file = callguard::config_file::expand(
+                &cmd,
+                ["callguard", name, &cfg_arg]
+                    .iter()
+                    .map(Into::into)
+                    .collect(),
+            )
+            .unwrap();
+            let a = Cli::try_parse_from(from_file).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let b = Cli::try_parse_from(&cli).unwrap_or_else(|e| panic!("{cli:?}: {e}"));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_config_example_parses() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/callguard.toml");
+        let args = callguard::config_file::expand(
+            &Cli::command(),
+            [
+                "callguard".into(),
+                "live".into(),
+                "--config".into(),
+                file.into_os_string(),
+            ]
+            .into(),
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from(args).unwrap();
+        let Command::Live(a) = cli.cmd else {
+            panic!("live")
+        };
+        assert_eq!(a.interfaces, ["eth1"]);
+        assert_eq!(a.workers, Some(4));
+        assert_eq!(a.metrics, Some("127.0.0.1:9477".parse().unwrap()));
     }
 
     #[test]

@@ -23,8 +23,8 @@ use std::net::IpAddr;
 #[cfg(test)]
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use callguard_parsers::link::{self, LinkType};
@@ -78,6 +78,8 @@ pub struct Options {
     pub mode: QueueMode,
     /// Publish the figures here about once a second (wall time) for `/metrics`.
     pub metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests (SIGHUP).
+    pub control: Option<Arc<Control>>,
 }
 
 /// Where alerts and periodic statistics go.
@@ -102,6 +104,12 @@ pub trait AlertSink: Send {
 
     /// Writes a periodic statistics snapshot (live mode).
     fn stats(&mut self, _r: &Report) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Reopens the destination (SIGHUP: a log rotation renamed the file away). Sinks without a file to
+    /// reopen do nothing.
+    fn reopen(&mut self) -> io::Result<()> {
         Ok(())
     }
 
@@ -691,6 +699,8 @@ struct EngineSetup<'a> {
     stats_every: Option<Duration>,
     /// Publish a snapshot here about once a second of wall time.
     metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests.
+    control: Option<Arc<Control>>,
     /// A live run (for the reports built on the way).
     live: bool,
 }
@@ -788,6 +798,7 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
         shared,
         stats_every,
         metrics,
+        control,
         live,
     } = setup;
     let mut queues: Vec<VecDeque<Event>> = (0..n).map(|_| VecDeque::new()).collect();
@@ -808,6 +819,18 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     let mut stamps: Vec<VecDeque<(u64, Instant)>> = (0..n).map(|_| VecDeque::new()).collect();
     let mut latency = EngineLatency::default();
     for batch in rx {
+        if let Some((config, reopen)) = control.as_ref().and_then(|c| c.take()) {
+            if let Some(cfg) = config {
+                engine.reconfigure(&cfg);
+                if let Some(c) = &control {
+                    c.reloads.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if reopen {
+                out.flush();
+                out.write(|s| s.reopen());
+            }
+        }
         let w = batch.worker;
         let Some(q) = queues.get_mut(w) else { continue };
         if let (Some(t), Some(st)) = (batch.stamp, stamps.get_mut(w))
@@ -919,6 +942,49 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     }
 }
 
+/// Requests to a running pipeline from outside (the CLI's SIGHUP): apply new rules, reopen the outputs. The
+/// engine thread looks at them between event batches, so they take effect within a flush interval.
+#[derive(Debug, Default)]
+pub struct Control {
+    pending: AtomicBool,
+    reload: Mutex<Option<Config>>,
+    reopen: AtomicBool,
+    /// Rule reloads applied so far.
+    pub reloads: AtomicU64,
+}
+
+impl Control {
+    /// A control with nothing pending.
+    pub fn new() -> Arc<Control> {
+        Arc::new(Control::default())
+    }
+
+    /// Asks the engine to apply `config` (see [`Engine::reconfigure`]: state is kept).
+    pub fn reload(&self, config: Config) {
+        *self.reload.lock().unwrap_or_else(PoisonError::into_inner) = Some(config);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Asks the outputs to reopen their files.
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::Relaxed);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// What is pending, taken: (new rules, reopen).
+    fn take(&self) -> Option<(Option<Config>, bool)> {
+        if !self.pending.swap(false, Ordering::Acquire) {
+            return None;
+        }
+        let cfg = self
+            .reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        Some((cfg, self.reopen.swap(false, Ordering::Relaxed)))
+    }
+}
+
 /// How often the engine thread publishes a metrics snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
@@ -928,6 +994,14 @@ struct Stages<'scope> {
     free: Receiver<PacketBatch>,
     workers: Vec<std::thread::ScopedJoinHandle<'scope, Counters>>,
     engine: std::thread::ScopedJoinHandle<'scope, EngineOut>,
+}
+
+/// What the engine thread does besides detection: periodic stats (live), metrics snapshots, SIGHUP requests.
+#[derive(Default)]
+struct Hooks {
+    stats_every: Option<Duration>,
+    metrics: Option<Arc<Hub>>,
+    control: Option<Arc<Control>>,
 }
 
 #[expect(
@@ -940,9 +1014,13 @@ fn start<'scope, 'env>(
     engine: Engine,
     sink: &'env mut dyn AlertSink,
     shared: Arc<LiveCounters>,
-    stats_every: Option<Duration>,
-    metrics: Option<Arc<Hub>>,
+    hooks: Hooks,
 ) -> Stages<'scope> {
+    let Hooks {
+        stats_every,
+        metrics,
+        control,
+    } = hooks;
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
     let mut senders = Vec::new();
@@ -970,6 +1048,7 @@ fn start<'scope, 'env>(
         shared,
         stats_every,
         metrics,
+        control,
     };
     let engine = std::thread::Builder::new()
         .name("cg-engine".into())
@@ -1048,8 +1127,11 @@ pub fn run_engine(
             engine,
             sink,
             shared.clone(),
-            None,
-            opts.metrics.clone(),
+            Hooks {
+                stats_every: None,
+                metrics: opts.metrics.clone(),
+                control: opts.control.clone(),
+            },
         );
         let mut d = Dispatcher::with(
             st.senders,
@@ -1104,6 +1186,8 @@ pub struct LiveOptions {
     pub ring_lag: Duration,
     /// Publish the figures here about once a second (wall time) for `/metrics`.
     pub metrics: Option<Arc<Hub>>,
+    /// Reload and reopen requests (SIGHUP).
+    pub control: Option<Arc<Control>>,
 }
 
 /// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
@@ -1212,8 +1296,11 @@ pub fn run_live_engine(
             engine,
             sink,
             shared.clone(),
-            Some(opts.stats_every),
-            opts.metrics.clone(),
+            Hooks {
+                stats_every: Some(opts.stats_every),
+                metrics: opts.metrics.clone(),
+                control: opts.control.clone(),
+            },
         );
         if opts.fanout {
             // One capture thread per fanout socket, each dispatching to its own worker; packets are numbered
@@ -1390,9 +1477,32 @@ mod tests {
         }
     }
 
-    /// A detector that writes down every event and tick the engine hands it, in order.
+    /// A detector that writes down every event and tick the engine hands it, in order. Opening reports
+    /// (`UdpRate` with `opened > 0`) are each worker's share of the flows opened to a destination in a
+    /// second: only their sums are the same whatever the number of workers, so they are written down summed,
+    /// per sequence number and destination, after the other events of their sequence number.
     #[derive(Debug)]
-    struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+    struct Recorder(
+        Arc<std::sync::Mutex<Vec<String>>>,
+        u64,
+        BTreeMap<(std::net::SocketAddr, u64), (u64, u64)>,
+    );
+
+    impl Recorder {
+        fn new(seen: Arc<std::sync::Mutex<Vec<String>>>) -> Self {
+            Self(seen, 0, BTreeMap::new())
+        }
+
+        fn flush_openings(&mut self) {
+            let seq = self.1;
+            let mut seen = self.0.lock().unwrap();
+            for ((dst, sec), (opened, bytes)) in std::mem::take(&mut self.2) {
+                seen.push(format!(
+                    "{seq} opened {dst} {sec}: {opened} flows, {bytes} bytes"
+                ));
+            }
+        }
+    }
 
     static RECORDER: callguard_rules::alert::Meta = callguard_rules::alert::Meta {
         sid: 4999,
@@ -1415,11 +1525,24 @@ mod tests {
         }
 
         fn on_event(&mut self, ev: &Event, _cx: &mut callguard_rules::detector::Context<'_>) {
+            if ev.seq != self.1 {
+                self.flush_openings();
+                self.1 = ev.seq;
+            }
+            if let Payload::UdpRate(r) = &ev.payload
+                && r.opened > 0
+            {
+                let e = self.2.entry((r.dst, r.sec)).or_default();
+                e.0 += u64::from(r.opened);
+                e.1 += r.bytes;
+                return;
+            }
             let line = format!("{} {:?} {:?}", ev.seq, ev.ts, ev.payload);
             self.0.lock().unwrap().push(line);
         }
 
         fn on_tick(&mut self, now: PacketTime, _cx: &mut callguard_rules::detector::Context<'_>) {
+            self.flush_openings();
             self.0.lock().unwrap().push(format!("tick {now:?}"));
         }
     }
@@ -1433,8 +1556,10 @@ mod tests {
             }
         }
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let engine =
-            Engine::with_detectors(&Config::default(), vec![Box::new(Recorder(seen.clone()))]);
+        let engine = Engine::with_detectors(
+            &Config::default(),
+            vec![Box::new(Recorder::new(seen.clone()))],
+        );
         let src = Frames {
             path: "frames".into(),
             frames: frames.to_vec(),
@@ -1443,6 +1568,7 @@ mod tests {
             workers,
             mode: QueueMode::Block,
             metrics: None,
+            control: None,
         };
         run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
         std::mem::take(&mut *seen.lock().unwrap())

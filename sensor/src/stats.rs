@@ -287,6 +287,9 @@ impl Counters {
         self.ws_upgrades += o.ws_upgrades;
         self.ws_control_frames += o.ws_control_frames;
         self.flows.created += o.flows.created;
+        self.flows.rate_reports += o.flows.rate_reports;
+        self.flows.rate_dropped += o.flows.rate_dropped;
+        self.flows.opened_dropped += o.flows.opened_dropped;
         self.flows.table.merge(&o.flows.table);
         self.media.merge(&o.media);
         self.tls.merge(&o.tls);

@@ -217,6 +217,46 @@ fn hping3_syn_floods_are_seen_live_as_offline() {
     );
 }
 
+#[test]
+fn rtp_and_udp_floods_of_media_ports_are_seen_live_as_offline() {
+    if !lab_or_skip(
+        "rtp_and_udp_floods_of_media_ports_are_seen_live_as_offline",
+        LAB_TOOLS,
+        true,
+    ) {
+        return;
+    }
+    let (live, offline) = scenario("rtp-flood");
+    check_capture(&live, &offline);
+    let all = alerts(&live);
+    // Beside the floods, the call's cleartext posture (as tests/golden/lab-rtp-flood.toml).
+    assert!(
+        all.iter()
+            .all(|x| x["alert"]["signature_id"] == 3002 || posture(x)),
+        "{all:#?}"
+    );
+    let floods: Vec<_> = all
+        .iter()
+        .filter(|x| x["alert"]["signature_id"] == 3002)
+        .collect();
+    assert_eq!(floods.len(), 6, "{floods:#?}");
+    for (ip, port, negotiated) in [
+        ("10.77.0.11", 16000, true),
+        ("10.77.0.12", 30000, false),
+        ("10.77.0.12", 30004, false),
+    ] {
+        let started: Vec<_> = floods
+            .iter()
+            .filter(|x| {
+                x["dest_ip"] == ip && x["dest_port"] == port && x["evidence"]["phase"] == "started"
+            })
+            .collect();
+        assert_eq!(started.len(), 1, "{port}: {floods:#?}");
+        assert_eq!(started[0]["src_ip"], "10.77.0.66");
+        assert_eq!(started[0]["evidence"]["negotiated"], negotiated);
+    }
+}
+
 /// What the WebSocket scenario needs beyond the lab's tools: kamailio's websocket module and Python's
 /// `websockets` (tests/lab/README.md); `None` when both are there.
 fn websocket_missing() -> Option<&'static str> {

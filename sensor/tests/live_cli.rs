@@ -664,3 +664,156 @@ fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
         "{err}"
     );
 }
+
+/// Splits a classic pcap after the record where `marker` appears for the `nth` time: (head, tail), each a
+/// complete pcap with the original file header.
+fn split_pcap(bytes: &[u8], marker: &[u8], nth: usize) -> (Vec<u8>, Vec<u8>) {
+    assert_eq!(
+        &bytes[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "little-endian classic pcap"
+    );
+    let header = &bytes[..24];
+    let (mut head, mut tail) = (header.to_vec(), header.to_vec());
+    let (mut at, mut seen) = (24, 0);
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let rec = &bytes[at..at + 16 + len];
+        let in_head = seen < nth;
+        if rec[16..].windows(marker.len()).any(|w| w == marker) {
+            seen += 1;
+        }
+        if in_head { &mut head } else { &mut tail }.extend_from_slice(rec);
+        at += 16 + len;
+    }
+    assert!(seen >= nth, "marker seen {seen} times");
+    (head, tail)
+}
+
+fn replay_file(ns: &str, file: &Path) {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "tcpreplay",
+            "-q",
+            "-i",
+            &format!("{ns}a"),
+        ])
+        .args(["--pps", "200"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// SIGHUP re-reads the rules file without losing state, and reopens the output file (log rotation). svcrack's
+/// capture is replayed in two parts around the SIGHUP: 4 refused guesses, then 5 more and the right one. With
+/// `sip-bruteforce` needing 8 failures, only a detector that kept its counts over the reload can fire (a
+/// detector whose own settings change starts afresh: with `window_secs` changed too, this test fails); the new
+/// rules turn `weak-auth` off, which the sensor reports, and the alerts after the SIGHUP land in a new file
+/// under the old name while the rotated file keeps the earlier ones.
+#[test]
+fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
+    if !lab_or_skip(
+        "sighup_reloads_the_rules_keeping_state_and_reopens_the_output",
+        REPLAY_TOOLS,
+        false,
+    ) {
+        return;
+    }
+    let ns = Netns::new("cghup");
+    let dir = tempfile::tempdir().unwrap();
+    let (head, tail) = split_pcap(
+        &std::fs::read(root().join("pcaps/lab-svcrack.pcap")).unwrap(),
+        b"SIP/2.0 403",
+        4,
+    );
+    let (p1, p2) = (dir.path().join("part1.pcap"), dir.path().join("part2.pcap"));
+    std::fs::write(&p1, head).unwrap();
+    std::fs::write(&p2, tail).unwrap();
+    let rules = dir.path().join("rules.toml");
+    let base =
+        "[detectors.sip-bruteforce]\nmin_failures_per_source = 8\nmin_failures_per_account = 8\n";
+    std::fs::write(&rules, base).unwrap();
+    let out = dir.path().join("eve.json");
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_callguard"),
+            "live",
+        ])
+        .args(["-i", &format!("{}b", ns.name), "--output"])
+        .arg(&out)
+        .arg("--rules")
+        .arg(&rules)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    replay_file(&ns.name, &p1);
+    std::thread::sleep(Duration::from_millis(600));
+    // Rotate, change the rules, SIGHUP.
+    let rotated = dir.path().join("eve.json.1");
+    std::fs::rename(&out, &rotated).unwrap();
+    std::fs::write(
+        &rules,
+        format!("{base}[detectors.weak-auth]\nenabled = false\n"),
+    )
+    .unwrap();
+    sh(&["kill", "-HUP", &child.id().to_string()]);
+    std::thread::sleep(Duration::from_millis(600));
+    replay_file(&ns.name, &p2);
+    std::thread::sleep(Duration::from_millis(600));
+    sh(&["kill", "-INT", &child.id().to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "callguard live did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("SIGHUP: rules re-read") && err.contains("weak-auth disabled"),
+        "{err}"
+    );
+    let sids = |p: &Path| -> Vec<u64> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l["event_type"] == "alert")
+            .map(|l| l["alert"]["signature_id"].as_u64().unwrap())
+            .collect()
+    };
+    let before = sids(&rotated);
+    let after = sids(&out);
+    // Before: the scanner's user agent and the cleartext digest, no brute force yet (4 < 8).
+    assert!(
+        before.contains(&4003) && before.contains(&1006),
+        "{before:?}"
+    );
+    assert!(!before.contains(&5001), "{before:?}");
+    // After: 4 + 5 = 9 failures (the counts survived the reload), then the right guess.
+    assert!(after.contains(&5001) && after.contains(&5002), "{after:?}");
+    let (stats, _) = stats_of(&out);
+    assert_eq!(stats["event_type"], "stats");
+}

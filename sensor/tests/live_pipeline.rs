@@ -85,6 +85,7 @@ fn offline(name: &str) -> Vec<Value> {
         workers: 2,
         mode: QueueMode::Block,
         metrics: None,
+        control: None,
     };
     pipeline::run(vec![src], &Config::default(), &opts, &mut w, &mut |_| {});
     lines(w.into_inner())
@@ -104,6 +105,7 @@ fn live(frames: Frames, stats_every: Duration) -> (Vec<Value>, pipeline::Report)
         stats_every,
         ring_lag: Duration::from_millis(250),
         metrics: None,
+        control: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     w.line(&eve::stats_json(&report)).unwrap();
@@ -164,6 +166,7 @@ fn fanout_sockets_merge_in_time_order() {
         stats_every: Duration::from_secs(3600),
         ring_lag: Duration::from_millis(250),
         metrics: None,
+        control: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     assert_eq!(report.workers, 2);

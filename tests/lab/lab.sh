@@ -224,9 +224,10 @@ lab_certs() {
 # key/cert). The connections kamailio opens itself (to a TLS Contact it has no connection to) are TLS 1.2 too and do
 # not verify the phone's certificate. EXTRA: more configuration appended to the copy of kamailio.cfg (a route the
 # scenario adds, e.g. an onreply_route that rewrites bodies). CFG: another configuration file to start from instead
-# of kamailio.cfg (a scenario's variant of it, e.g. with a trunk route inserted).
+# of kamailio.cfg (a scenario's variant of it, e.g. with a trunk route inserted); LAB_KAM_CFG does the same from the
+# environment (CFG wins).
 lab_kamailio() {
-	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} extra=${3:-} cfg=${4:-$LAB_DIR/kamailio.cfg} dir="$LAB_TMP/kam"
+	local cn=${1:-pbx.lab.callguard} tag=${2:-cert-a} extra=${3:-} cfg=${4:-${LAB_KAM_CFG:-$LAB_DIR/kamailio.cfg}} dir="$LAB_TMP/kam"
 	mkdir -p "$dir"
 	cp "$cfg" "$dir/kamailio.cfg"
 	[[ -z $extra ]] || printf '\n%s\n' "$extra" >>"$dir/kamailio.cfg"

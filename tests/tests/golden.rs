@@ -123,6 +123,7 @@ fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
         workers,
         mode: QueueMode::Block,
         metrics: None,
+        control: None,
     };
     let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
     assert!(

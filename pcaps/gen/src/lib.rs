@@ -53,9 +53,11 @@ pub use rng::Rng;
 pub use scenario::arp_benign::arp_benign;
 pub use scenario::arp_spoof::arp_spoof;
 pub use scenario::bench::{Bench, bench};
+pub use scenario::bruteforce_distributed::bruteforce_distributed;
 pub use scenario::busy_trunk::busy_trunk;
 pub use scenario::calls_udp::calls_udp;
 pub use scenario::demo::demo;
+pub use scenario::flood_distributed::flood_distributed;
 pub use scenario::linktypes::{LinkTypes, linktypes};
 pub use scenario::syn_flood::syn_flood;
 pub use scenario::tcp_benign::tcp_benign;
@@ -73,6 +75,8 @@ pub const CAPTURES: &[&str] = &[
     "arp-spoof",
     "syn-flood",
     "tcp-benign",
+    "bruteforce-distributed",
+    "flood-distributed",
     "linktypes-vlan",
     "linktypes-qinq",
     "linktypes-sll",
@@ -107,6 +111,8 @@ pub fn write_capture(name: &str, seed: u64, path: &Path) -> anyhow::Result<()> {
         "syn-flood" => ethernet(syn_flood(seed)),
         "tcp-benign" => ethernet(tcp_benign(seed)),
         "busy-trunk" => ethernet(busy_trunk(seed)),
+        "bruteforce-distributed" => ethernet(bruteforce_distributed(seed)),
+        "flood-distributed" => ethernet(flood_distributed(seed)),
         "linktypes-vlan" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).vlan),
         "linktypes-qinq" => write_pcap_as(path, LINKTYPE_ETHERNET, false, &linktypes(seed).qinq),
         "linktypes-sll" => write_pcap_as(path, LINKTYPE_LINUX_SLL, false, &linktypes(seed).sll),

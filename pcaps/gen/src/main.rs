@@ -31,8 +31,9 @@ enum Command {
         #[arg(long, default_value_t = callguard_gen::DEFAULT_SEED)]
         seed: u64,
     },
-    /// Write one capture (demo, calls-udp, arp-benign, arp-spoof, syn-flood, tcp-benign, linktypes-vlan,
-    /// linktypes-qinq, linktypes-sll, linktypes-sll2, linktypes-raw, linktypes-multi, busy-trunk).
+    /// Write one capture (demo, calls-udp, arp-benign, arp-spoof, syn-flood, tcp-benign,
+    /// bruteforce-distributed, flood-distributed, linktypes-vlan, linktypes-qinq, linktypes-sll,
+    /// linktypes-sll2, linktypes-raw, linktypes-multi, busy-trunk).
     One {
         /// Capture name.
         name: String,

@@ -24,6 +24,54 @@ macro_rules! detectors {
         /// The catalogue entries of every detector, in list order.
         pub const METAS: &[&Meta] = &[$(&$module::META),*];
 
+        /// The detectors for `new`, reusing from `current` (built from `old`) every detector whose settings
+        /// did not change, so it keeps its state (windows, episodes, what it already reported); the others
+        /// are built afresh. A certificate store (`tls-cert-changed`) moves into the rebuilt detector. Returns
+        /// the detectors and what changed, by slug.
+        pub fn rebuild(
+            old: &DetectorsConfig,
+            new: &DetectorsConfig,
+            mut current: Vec<Box<dyn Detector>>,
+        ) -> (Vec<Box<dyn Detector>>, Vec<(&'static str, Change)>) {
+            let mut v: Vec<Box<dyn Detector>> = Vec::new();
+            let mut changes = Vec::new();
+            $(
+                let slug = $module::META.slug;
+                let running = current.iter().position(|d| d.meta().slug == slug).map(|i| current.swap_remove(i));
+                // Settings are plain data: their Debug form is a faithful fingerprint.
+                let same = format!("{:?}", old.$module) == format!("{:?}", new.$module);
+                match (new.$module.enabled, running) {
+                    (true, Some(d)) if same => v.push(d),
+                    (true, running) => {
+                        let mut d: Box<dyn Detector> = Box::new($module::$ty::new(&new.$module));
+                        if let Some(store) = running.as_ref().and_then(|r| r.export_cert_store()) {
+                            let _ = d.import_cert_store(&store);
+                        }
+                        changes.push((slug, if running.is_some() { Change::Reconfigured } else { Change::Enabled }));
+                        v.push(d);
+                    }
+                    (false, Some(_)) => changes.push((slug, Change::Disabled)),
+                    (false, None) => {}
+                }
+            )*
+            (v, changes)
+        }
+
+        /// What [`rebuild`] would change going from `old` to `new`, by slug, without building anything.
+        pub fn changes(old: &DetectorsConfig, new: &DetectorsConfig) -> Vec<(&'static str, Change)> {
+            let mut changes = Vec::new();
+            $(
+                let same = format!("{:?}", old.$module) == format!("{:?}", new.$module);
+                match (old.$module.enabled, new.$module.enabled) {
+                    (true, true) if !same => changes.push(($module::META.slug, Change::Reconfigured)),
+                    (false, true) => changes.push(($module::META.slug, Change::Enabled)),
+                    (true, false) => changes.push(($module::META.slug, Change::Disabled)),
+                    _ => {}
+                }
+            )*
+            changes
+        }
+
         /// Every enabled detector, built from its settings.
         pub fn all(cfg: &DetectorsConfig) -> Vec<Box<dyn Detector>> {
             let mut v: Vec<Box<dyn Detector>> = Vec::new();
@@ -35,6 +83,28 @@ macro_rules! detectors {
             v
         }
     };
+}
+
+/// What a reload did to one detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// It was off and now runs.
+    Enabled,
+    /// It runs with new settings, from a fresh state.
+    Reconfigured,
+    /// It no longer runs.
+    Disabled,
+}
+
+impl Change {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Change::Enabled => "enabled",
+            Change::Reconfigured => "reconfigured",
+            Change::Disabled => "disabled",
+        }
+    }
 }
 
 detectors![
@@ -53,10 +123,13 @@ detectors![
     media_redirect::MediaRedirect,
     syn_flood::SynFlood,
     sip_flood::SipFlood,
+    rtp_flood::RtpFlood,
     malformed_sip::MalformedSip,
     scanner_user_agent::ScannerUserAgent,
     sip_bruteforce::SipBruteforce,
     bruteforce_success::BruteforceSuccess,
+    registration_hijack::RegistrationHijack,
+    toll_fraud::TollFraud,
     extension_enumeration::ExtensionEnumeration,
     sip_scan::SipScan,
 ];
@@ -99,5 +172,47 @@ mod tests {
         let c = crate::config::Config::from_toml(&text, "t").unwrap();
         assert!(all(&c.detectors).is_empty());
         assert_eq!(all(&DetectorsConfig::default()).len(), METAS.len());
+    }
+
+    #[test]
+    fn a_reload_keeps_unchanged_detectors_and_rebuilds_changed_ones() {
+        let old = DetectorsConfig::default();
+        let current = all(&old);
+        let addr = |v: &[Box<dyn Detector>], slug: &str| {
+            v.iter()
+                .find(|d| d.meta().slug == slug)
+                .map(|d| std::ptr::from_ref::<dyn Detector>(d.as_ref()).cast::<u8>() as usize)
+        };
+        let before_flood = addr(&current, "sip-flood");
+        let before_scan = addr(&current, "sip-scan");
+        let mut new = old.clone();
+        new.sip_flood.min_rate += 1;
+        new.scanner_user_agent.enabled = false;
+        let (v, changes) = rebuild(&old, &new, current);
+        assert_eq!(v.len(), METAS.len() - 1);
+        // The same object, with its state: sip-scan did not change.
+        assert_eq!(addr(&v, "sip-scan"), before_scan);
+        assert_ne!(addr(&v, "sip-flood"), before_flood);
+        assert!(addr(&v, "scanner-user-agent").is_none());
+        assert_eq!(
+            changes,
+            [
+                ("sip-flood", Change::Reconfigured),
+                ("scanner-user-agent", Change::Disabled)
+            ]
+        );
+        assert_eq!(super::changes(&old, &new), changes);
+        // Order stays the catalogue's.
+        let order: Vec<_> = v.iter().map(|d| d.meta().slug).collect();
+        let want: Vec<_> = METAS
+            .iter()
+            .map(|m| m.slug)
+            .filter(|s| *s != "scanner-user-agent")
+            .collect();
+        assert_eq!(order, want);
+        // Back on: built afresh.
+        let (v2, changes) = rebuild(&new, &old, v);
+        assert_eq!(v2.len(), METAS.len());
+        assert!(changes.contains(&("scanner-user-agent", Change::Enabled)));
     }
 }

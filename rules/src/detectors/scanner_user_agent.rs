@@ -4,7 +4,8 @@
 //!
 //! # What raises it
 //! Every SIP *request* (a response's `Server` header describes the answering server, not an attacker) whose
-//! `User-Agent` or From user matches a tool signature, case-insensitively:
+//! `User-Agent`, From user or From display name matches a tool signature, case-insensitively (sipvicious'
+//! compact mode, `-c`, drops User-Agent but still writes `"sipvicious"` as the From display name):
 //! - contained anywhere: `friendly-scanner` (sipvicious' default), `sipvicious`, `sipcli`, `sipsak`,
 //!   `sundayddr`, `VaxSIPUserAgent`, `SIVuS`, `pplsip`;
 //! - at the start: `smap` (`smap 0.6.0`; a bare substring would also match unrelated words);
@@ -22,7 +23,7 @@
 //! `toll-fraud`) have their own alerts; an attacker can set any User-Agent, so silence proves nothing.
 //!
 //! # Evidence
-//! `tool` (the signature that matched), `field` (`user-agent` or `from`), `value` (the header text, cut by
+//! `tool` (the signature that matched), `field` (`user-agent`, `from` or `from-display`), `value` (the header text, cut by
 //! the worker), `method` (of the first matching request).
 //!
 //! # False positives and tuning
@@ -155,6 +156,11 @@ impl Detector for ScannerUserAgent {
                 m.from_user
                     .as_deref()
                     .and_then(|u| self.tool(u).map(|t| (t, "from", u)))
+            })
+            .or_else(|| {
+                m.from_display
+                    .as_deref()
+                    .and_then(|d| self.tool(d).map(|t| (t, "from-display", d)))
             });
         let Some((tool, field, value)) = hit else { return };
         let now = cx.now();
@@ -197,6 +203,21 @@ mod tests {
     use crate::testkit::{Scenario, Sip};
 
     const PBX: &str = "10.0.0.1:5060";
+
+    #[test]
+    fn compact_svmap_without_user_agent_is_known_by_its_from_display_name() {
+        let mut s = Scenario::new();
+        for i in 0..3u64 {
+            let mut m = Sip::request("OPTIONS", "10.77.0.66:5061", PBX).seen();
+            m.from_user = Some("100".into());
+            m.from_display = Some("sipvicious".into());
+            s.at_ms(i * 20, Payload::Sip(Box::new(m)));
+        }
+        let alerts = s.run(ScannerUserAgent::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].evidence.get("field"), Some(&Value::Str("from-display".into())));
+        assert_eq!(alerts[0].evidence.get("tool"), Some(&Value::Str("sipvicious".into())));
+    }
 
     fn with_agent(method: &str, src: &str, ua: &str) -> Payload {
         let mut m = Sip::request(method, src, PBX).seen();

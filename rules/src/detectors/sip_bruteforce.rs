@@ -17,14 +17,28 @@
 //!   the sources, so a botnet that rotates addresses against one extension is caught too.
 //!
 //! One episode, one alert: an account attack whose failures come mostly (over half, by a Misra–Gries
-//! summary) from one source shares that source's key, so the engine reports it once.
+//! summary) from one source that is itself a brute force (`min_failures_per_source` failures) shares that
+//! source's key, so the engine reports it once. An account attack spread over many sources, each with a
+//! few guesses, names no source and is keyed by the account: one alert for the whole distributed attack
+//! (the engine suppresses the repeats of the key).
+//!
+//! # Evidence
+//! `scope` (`source` or `account`), `failures` (in the window), `method`, `last_status`, `window_secs`;
+//! per source the `usernames` tried (up to [`MAX_USERS_LISTED`]), per account the `username` and
+//! `sources`, the distinct source addresses of the episode's failures (counted up to
+//! [`MAX_DISTINCT`]); both give `span_secs`, from the episode's first failure to the alert (an episode
+//! ends after `window_secs` without a failure), and `nonces`, the distinct digest nonces the failed
+//! credentials answered (up to [`MAX_DISTINCT`]).
 //!
 //! # Distinct passwords
-//! The sensor never copies the digest response (see `weak-auth`), so the number of distinct passwords tried
-//! is not visible: the evidence gives the number of failed attempts, which for svcrack is one per password.
-//! A keyed hash of the response would not tell more: the response covers the server's nonce, and guessers
-//! fetch a fresh challenge per guess (svcrack does), so every attempt hashes differently whatever the
-//! password; only retransmissions would repeat, and the pairing already counts one outcome per request.
+//! The sensor never copies the digest response (the parser has no accessor for it, see `weak-auth` and
+//! DESIGN's security section), so the number of distinct passwords tried is not visible, and no keyed
+//! hash of it is made either. The evidence gives the number of failed attempts, which for svcrack is one
+//! per password, and the number of distinct nonces (not secrets: the server sent them in clear) those
+//! attempts answered: a guesser that fetches a fresh challenge per guess (svcrack, sipp) shows one nonce
+//! per failure, one that reuses a nonce (svcrack `-n`) or retries one password shows fewer. A keyed hash
+//! of the response would not tell more: the response covers the nonce, so attempts with fresh nonces hash
+//! differently whatever the password.
 //!
 //! # Severity
 //! **Medium**: guessing is under way; `bruteforce-success` (5002) raises High when a guess works.
@@ -61,6 +75,11 @@ pub const PENDING_SECS: u64 = 32;
 pub const MAX_WINDOW_SECS: usize = 60;
 /// Counters of the per-account heavy-source summary (Misra–Gries).
 const TOP_K: usize = 4;
+/// Distinct nonces (per source and per account) and distinct sources (per account) counted per episode;
+/// counts stop here. The evidence is taken when an alert is raised, a few failures into an episode, so a
+/// small cap loses nothing there, and it bounds what an account costs: at most 32 nonce hashes and 32
+/// addresses (under 1 KiB), so a full accounts table stays within tens of MiB.
+pub const MAX_DISTINCT: usize = 32;
 
 /// Settings, `[detectors.sip-bruteforce]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +131,10 @@ pub(crate) struct Attempt {
     pub(crate) method: Box<str>,
     /// The transport.
     pub(crate) transport: SipTransport,
+    /// The digest nonce the credentials answered, hashed ([`nonce_hash`]).
+    pub(crate) nonce: Option<u64>,
+    /// The request's first Contact address (for a REGISTER, the binding it asks for).
+    pub(crate) contact: Option<SocketAddr>,
 }
 
 /// How the server answered credentials.
@@ -156,7 +179,16 @@ impl AuthOutcomes {
                 None => self.first.insert(request, m.src.ip(), now),
             }
             let key = (m.src.ip(), m.call_id.clone(), m.cseq, method.clone());
-            let attempt = Attempt { src: m.src, dst: m.dst, user, method: method.clone(), transport: m.transport };
+            let nonce = auth.nonce.as_deref().map(nonce_hash);
+            let attempt = Attempt {
+                src: m.src,
+                dst: m.dst,
+                user,
+                method: method.clone(),
+                transport: m.transport,
+                nonce,
+                contact: m.contact_addr,
+            };
             self.pending.insert(key, attempt, now);
             return None;
         }
@@ -192,11 +224,56 @@ impl AuthOutcomes {
     }
 }
 
+/// One run of failures with no gap of a window or more: its start, last failure, and the distinct nonces
+/// (hashed) and sources it saw, each counted up to [`MAX_DISTINCT`].
+#[derive(Debug, Clone, Default)]
+struct Episode {
+    start: Option<PacketTime>,
+    last: Option<PacketTime>,
+    nonces: Vec<u64>,
+    sources: Vec<IpAddr>,
+}
+
+impl Episode {
+    /// Notes a failure at `now`; a failure a window or more after the previous one starts a new episode.
+    fn note(&mut self, now: PacketTime, window: usize, nonce: Option<u64>, src: Option<IpAddr>) {
+        if self.last.is_none_or(|t| now.since(t) >= Duration::from_secs(window as u64)) {
+            *self = Self { start: Some(now), ..Self::default() };
+        }
+        self.last = Some(now);
+        if let Some(n) = nonce
+            && self.nonces.len() < MAX_DISTINCT
+            && !self.nonces.contains(&n)
+        {
+            self.nonces.push(n);
+        }
+        if let Some(ip) = src
+            && self.sources.len() < MAX_DISTINCT
+            && !self.sources.contains(&ip)
+        {
+            self.sources.push(ip);
+        }
+    }
+
+    /// Whole seconds from the episode's first failure to `now`.
+    fn span_secs(&self, now: PacketTime) -> u64 {
+        self.start.map_or(0, |t| now.since(t).as_secs())
+    }
+}
+
+/// A nonce as counted: a fixed-seed hash (the same with any number of workers; only compared for equality
+/// in a short list, so an attacker gains nothing from collisions).
+fn nonce_hash(nonce: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x5001).hash_one(nonce)
+}
+
 /// Failures of one source.
 #[derive(Debug, Clone, Default)]
 struct SourceCounts {
     failures: RateWindow<MAX_WINDOW_SECS>,
     users: Vec<Box<str>>,
+    episode: Episode,
     last_alert: Option<PacketTime>,
 }
 
@@ -205,11 +282,12 @@ struct SourceCounts {
 struct AccountCounts {
     failures: RateWindow<MAX_WINDOW_SECS>,
     top: Vec<(IpAddr, u64)>,
+    episode: Episode,
     last_alert: Option<PacketTime>,
 }
 
 /// Distinct users remembered per source for the evidence.
-const MAX_USERS_LISTED: usize = 8;
+pub const MAX_USERS_LISTED: usize = 8;
 
 impl AccountCounts {
     fn note_source(&mut self, ip: IpAddr) {
@@ -225,8 +303,14 @@ impl AccountCounts {
         }
     }
 
-    fn dominant(&self, total: u64) -> Option<IpAddr> {
-        self.top.iter().max_by_key(|(ip, n)| (*n, *ip)).filter(|(_, n)| n * 2 > total).map(|(ip, _)| *ip)
+    /// The source behind over half of `total` failures, if it alone made at least `min` (a brute force of
+    /// its own): the first failures of a distributed attack, a few from each source, name nobody.
+    fn dominant(&self, total: u64, min: u64) -> Option<IpAddr> {
+        self.top
+            .iter()
+            .max_by_key(|(ip, n)| (*n, *ip))
+            .filter(|(_, n)| n * 2 > total && *n >= min)
+            .map(|(ip, _)| *ip)
     }
 }
 
@@ -281,9 +365,12 @@ impl Detector for SipBruteforce {
         let Some((a, Outcome::Failed(status))) = self.outcomes.on_sip(m, now) else { return };
         let window = self.window;
         let src = a.src.ip();
+        let nonce = a.nonce;
 
         let s = self.sources.get_or_insert_with(src, now, SourceCounts::default);
         s.failures.add(now, 1);
+        s.episode.note(now, window, nonce, None);
+        let (source_span, source_nonces) = (s.episode.span_secs(now), s.episode.nonces.len() as u64);
         if s.users.len() < MAX_USERS_LISTED && !s.users.contains(&a.user) {
             s.users.push(a.user.clone());
         }
@@ -299,8 +386,11 @@ impl Detector for SipBruteforce {
         let acc = self.accounts.get_or_insert_with(account.clone(), now, AccountCounts::default);
         acc.failures.add(now, 1);
         acc.note_source(src);
+        acc.episode.note(now, window, nonce, Some(src));
         let account_failures = acc.failures.sum(now, window);
-        let dominant = acc.dominant(account_failures);
+        let dominant = acc.dominant(account_failures, self.cfg.min_failures_per_source);
+        let (account_span, account_nonces) = (acc.episode.span_secs(now), acc.episode.nonces.len() as u64);
+        let account_sources = acc.episode.sources.len() as u64;
         let account_due = account_failures >= self.cfg.min_failures_per_account && due(acc.last_alert, now, window);
         if account_due {
             acc.last_alert = Some(now);
@@ -321,7 +411,9 @@ impl Detector for SipBruteforce {
                 base("source", format!("src {src}"))
                     .src(Some(src), Some(a.src.port()))
                     .evidence("failures", Value::U64(source_failures))
-                    .evidence("usernames", Value::List(users.iter().map(|u| Value::Str(u.to_string())).collect())),
+                    .evidence("usernames", Value::List(users.iter().map(|u| Value::Str(u.to_string())).collect()))
+                    .evidence("nonces", Value::U64(source_nonces))
+                    .evidence("span_secs", Value::U64(source_span)),
             );
         }
         // An account attack led by a source already reported is that report.
@@ -335,7 +427,10 @@ impl Detector for SipBruteforce {
                 base("account", key)
                     .src(dominant, None)
                     .evidence("failures", Value::U64(account_failures))
-                    .evidence("username", Value::Str(account.1.to_string())),
+                    .evidence("username", Value::Str(account.1.to_string()))
+                    .evidence("sources", Value::U64(account_sources))
+                    .evidence("nonces", Value::U64(account_nonces))
+                    .evidence("span_secs", Value::U64(account_span)),
             );
         }
     }
@@ -411,6 +506,72 @@ mod tests {
         assert_eq!(alerts[0].src_ip, None);
         assert_eq!(alerts[0].evidence.get("scope"), Some(&Value::Str("account".into())));
         assert_eq!(alerts[0].evidence.get("username"), Some(&Value::Str("1001".into())));
+    }
+
+    /// A guess whose credentials answer `nonce`.
+    fn guess_with_nonce(s: &mut Scenario, at: u64, src: &str, call: &str, nonce: &str) {
+        s.at_ms(at, Sip::request("REGISTER", src, PBX).call(call).payload());
+        s.at_ms(at + 1, Sip::response(401, "REGISTER", PBX, src).call(call).payload());
+        let with_credentials = Sip::request("REGISTER", src, PBX).call(call).cseq(2);
+        s.at_ms(at + 2, with_credentials.digest("1001", None, Some("auth")).nonce(nonce).payload());
+        s.at_ms(at + 3, Sip::response(403, "REGISTER", PBX, src).call(call).cseq(2).payload());
+    }
+
+    #[test]
+    fn a_distributed_attack_of_200_sources_raises_once_for_the_account_and_names_no_source() {
+        let mut s = Scenario::new();
+        let mut at = 0;
+        let mut guesses = 0;
+        // 200 sources, 1 to 3 guesses each, a source every 600 ms: two minutes, a few failures a second.
+        for k in 0..200u64 {
+            for g in 0..1 + k % 3 {
+                let src = format!("198.51.{}.{}:5060", k / 100, k % 100 + 1);
+                guess_with_nonce(&mut s, at + g * 150, &src, &format!("c{k}-{g}"), &format!("n{k}-{g}"));
+                guesses += 1;
+            }
+            at += 600;
+        }
+        assert_eq!(guesses, 399);
+        let mut engine_view = s.run(SipBruteforce::new(&Config::default()));
+        // Every repeat carries the account's key (one episode); the engine keeps the first.
+        let keys: std::collections::BTreeSet<_> = engine_view.iter().map(|a| a.key.clone()).collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        let a = engine_view.remove(0);
+        assert_eq!(a.src_ip, None, "{a:#?}");
+        assert_eq!(a.evidence.get("scope"), Some(&Value::Str("account".into())));
+        assert_eq!(a.evidence.get("failures"), Some(&Value::U64(5)));
+        // The first five failures: 1 from the first source, 2 from the second, 2 of the third's 3.
+        assert_eq!(a.evidence.get("sources"), Some(&Value::U64(3)));
+        assert_eq!(a.evidence.get("nonces"), Some(&Value::U64(5)));
+        assert_eq!(a.evidence.get("span_secs"), Some(&Value::U64(1)));
+    }
+
+    #[test]
+    fn an_account_attack_led_by_a_few_guesses_of_one_source_names_nobody() {
+        let mut s = Scenario::new();
+        // Three guesses from the first source, then one each from two others: over half from the first,
+        // but three guesses are no brute force of its own.
+        for g in 0..3u64 {
+            guess_with_nonce(&mut s, g * 100, "192.0.2.1:5060", &format!("a{g}"), &format!("a{g}"));
+        }
+        guess_with_nonce(&mut s, 400, "192.0.2.2:5060", "b", "b");
+        guess_with_nonce(&mut s, 500, "192.0.2.3:5060", "c", "c");
+        let alerts = s.run(SipBruteforce::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].src_ip, None);
+        assert_eq!(alerts[0].key, "account 10.77.0.1 1001");
+    }
+
+    #[test]
+    fn reused_nonces_count_once() {
+        let mut s = Scenario::new();
+        for i in 0..6u64 {
+            guess_with_nonce(&mut s, i * 10, ATTACKER, &format!("c{i}"), if i < 4 { "same" } else { "other" });
+        }
+        let alerts = s.run(SipBruteforce::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].evidence.get("failures"), Some(&Value::U64(5)));
+        assert_eq!(alerts[0].evidence.get("nonces"), Some(&Value::U64(2)));
     }
 
     #[test]

@@ -187,7 +187,23 @@ impl Detector for SipScan {
 
     fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
         self.sources.expire(now);
-        let grace = Duration::from_secs(ANSWER_GRACE_SECS);
+        self.judge(now, Duration::from_secs(ANSWER_GRACE_SECS), cx);
+    }
+
+    /// The end of the input: no answer can come any more, so every probe is judged as it stands (a short
+    /// sweep at the end of a capture, such as svmap's 22 probes in half a second, is still reported).
+    fn on_finish(&mut self, now: PacketTime, cx: &mut Context<'_>) {
+        self.judge(now, Duration::ZERO, cx);
+    }
+
+    fn tables(&self) -> Vec<(&'static str, TableStats)> {
+        vec![("sources", self.sources.stats())]
+    }
+}
+
+impl SipScan {
+    /// Judges the hot sources on their probes at least `grace` old.
+    fn judge(&mut self, now: PacketTime, grace: Duration, cx: &mut Context<'_>) {
         for src in std::mem::take(&mut self.hot) {
             let Some(s) = self.sources.get(&src) else { continue };
             if s.reported || now.since(s.start) >= self.window + grace {
@@ -231,10 +247,6 @@ impl Detector for SipScan {
                 s.hot = false;
             }
         }
-    }
-
-    fn tables(&self) -> Vec<(&'static str, TableStats)> {
-        vec![("sources", self.sources.stats())]
     }
 }
 
@@ -282,6 +294,20 @@ mod tests {
         }
         s.at_ms(10_000, Sip::request("OPTIONS", "10.0.0.9:5060", "10.0.0.1:5060").payload());
         assert!(s.run(SipScan::new(&Config::default())).is_empty());
+    }
+
+    #[test]
+    fn a_sweep_cut_short_by_the_end_of_the_input_is_judged_there() {
+        let mut s = Scenario::new();
+        // 22 probes in 0.44 s and nothing after: no second tick ever sees them 2 s old.
+        for i in 0..22u64 {
+            let dst = format!("10.78.0.{}:{}", 1 + i / 11, 5060 + i % 11);
+            s.at_ms(i * 20, Sip::request("OPTIONS", ATTACKER, &dst).payload());
+        }
+        let alerts = s.run(SipScan::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].evidence.get("targets"), Some(&Value::U64(22)));
+        assert_eq!(alerts[0].evidence.get("unanswered"), Some(&Value::U64(22)));
     }
 
     #[test]

@@ -296,6 +296,7 @@ mod tests {
             realm: None,
             algorithm: None,
             qop: None,
+            nonce: None,
         }));
         let mut s = Scenario::new();
         s.at_ms(0, Payload::Sip(Box::new(m)));

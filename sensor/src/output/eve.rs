@@ -557,6 +557,9 @@ pub fn stats_json(r: &Report) -> Json {
             },
             "flows": {
                 "created": c.flows.created,
+                "rate_reports": c.flows.rate_reports,
+                "rate_dropped": c.flows.rate_dropped,
+                "opened_dropped": c.flows.opened_dropped,
                 "active": c.flows.table.len,
                 "evicted": c.flows.table.evicted,
                 "expired": c.flows.table.expired,
@@ -619,16 +622,36 @@ fn latency_json(l: &Latency) -> Json {
     })
 }
 
+/// Makes a fresh writer for the same destination (a file reopened after log rotation).
+pub type Reopen<W> = Box<dyn FnMut() -> io::Result<W> + Send>;
+
 /// Writes EVE lines to any writer.
-#[derive(Debug)]
 pub struct EveWriter<W: Write> {
     w: W,
+    reopen: Option<Reopen<W>>,
+}
+
+impl<W: Write> std::fmt::Debug for EveWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EveWriter")
+            .field("reopens", &self.reopen.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W: Write> EveWriter<W> {
     /// Writes to `w` (wrap files in a `BufWriter`).
     pub fn new(w: W) -> Self {
-        Self { w }
+        Self { w, reopen: None }
+    }
+
+    /// Writes to `w`; [`AlertSink::reopen`] replaces it with what `reopen` makes (log rotation: the file was
+    /// renamed away, the next lines go to a new file under the old name).
+    pub fn with_reopen(w: W, reopen: Reopen<W>) -> Self {
+        Self {
+            w,
+            reopen: Some(reopen),
+        }
     }
 
     /// Writes one JSON object and a newline.
@@ -671,6 +694,16 @@ impl<W: Write + Send> AlertSink for EveWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.w.flush()
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        let Some(make) = self.reopen.as_mut() else {
+            return Ok(());
+        };
+        // What is buffered belongs to the old file.
+        self.w.flush()?;
+        self.w = make()?;
+        Ok(())
     }
 }
 

@@ -131,6 +131,10 @@ impl MediaFlags {
     pub const ZRTP: MediaFlags = MediaFlags(2);
     /// A STUN message (ICE connectivity checks, RFC 8445).
     pub const STUN: MediaFlags = MediaFlags(4);
+    /// An RTP packet (what rate reports say about the flow; not media evidence).
+    pub const RTP: MediaFlags = MediaFlags(8);
+    /// A SIP message (likewise).
+    pub const SIP: MediaFlags = MediaFlags(16);
 
     /// Whether every flag of `o` is set.
     pub fn contains(self, o: MediaFlags) -> bool {

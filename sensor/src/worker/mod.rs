@@ -175,7 +175,9 @@ fn sip_seen(
         method: m.method().map(|x| cut(x.as_str())),
         status: m.status(),
         call_id: cut(call_id),
+        ruri_user: m.request_uri().and_then(|u| u.user().map(cut)),
         from_user: from.as_ref().and_then(|f| f.uri().user().map(cut)),
+        from_display: from.as_ref().and_then(|f| f.display_name().map(cut)),
         from_tag: from.as_ref().and_then(|f| f.tag().map(cut)),
         to_user: to.as_ref().and_then(|t| t.uri().user().map(cut)),
         to_tag: to.as_ref().and_then(|t| t.tag().map(cut)),
@@ -254,6 +256,7 @@ fn auth_seen(m: &callguard_parsers::sip::Message<'_>) -> Option<Box<AuthSeen>> {
         realm: c.realm().map(cut),
         algorithm: c.algorithm().map(cut),
         qop: c.qop().map(cut),
+        nonce: c.nonce().map(cut),
     }))
 }
 
@@ -844,7 +847,7 @@ impl Worker {
             Transport::None => (0, 0, 0),
         };
         let (key, side) = FlowKey::new(src, sport, dst, dport, proto);
-        let flags = self.flows.packet(seq, ts, key, side, len);
+        let (flags, opened) = self.flows.packet(seq, ts, key, side, len);
         match t {
             Transport::Udp(u) => {
                 self.counters.count(Proto::Udp);
@@ -853,7 +856,7 @@ impl Worker {
                     seq,
                     ts,
                     (SocketAddr::new(src, u.sport), SocketAddr::new(dst, u.dport)),
-                    (key, side, flags),
+                    (key, side, flags, opened),
                     u.payload,
                     out,
                 );
@@ -912,11 +915,18 @@ impl Worker {
         seq: u64,
         ts: PacketTime,
         (src, dst): (SocketAddr, SocketAddr),
-        (flow, side, flags): (FlowKey, Side, MediaFlags),
+        (flow, side, flags, opened): (FlowKey, Side, MediaFlags, bool),
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
-        if callguard_parsers::sip::probe(payload) {
+        let sip = callguard_parsers::sip::probe(payload);
+        if opened && !sip {
+            self.flows.open(seq, ts, flow, side, payload.len());
+        }
+        if sip {
+            if !flags.contains(MediaFlags::SIP) {
+                self.flows.mark(&flow, MediaFlags::SIP);
+            }
             self.sip(seq, ts, src, dst, payload, out);
             return;
         }
@@ -925,6 +935,9 @@ impl Worker {
             Kind::Rtp => {
                 if let Some(p) = rtp::rtp_packet(payload) {
                     self.counters.count(Proto::Rtp);
+                    if !flags.contains(MediaFlags::RTP) {
+                        self.flows.mark(&flow, MediaFlags::RTP);
+                    }
                     let key = DirKey::new(flow, side, p.ssrc());
                     self.media.rtp(seq, ts, (src, dst), key, &p, flags, out);
                 }
@@ -1031,6 +1044,7 @@ impl Worker {
         // What the sweep ends (TLS handshakes of closed or idle connections, DTLS handshakes, RTP streams)
         // carries the sweep's sequence number and time, ordered by first packet (`Event::tiebreak`).
         let from = out.len();
+        self.flows.rate_reports(Some(now), seq, out);
         self.app.tls.expire(now);
         self.tls_events(seq, Some(now), out);
         self.dtls.sweep(now, seq, out);
@@ -1048,6 +1062,7 @@ impl Worker {
         self.app.tally.events.clear();
         // TLS handshakes still open end too: sequence number `u64::MAX`, by first packet, with the streams.
         let from = out.len();
+        self.flows.rate_reports(None, u64::MAX, out);
         self.app.tls.finish();
         self.tls_events(u64::MAX, None, out);
         self.dtls.finish(out);
@@ -1100,6 +1115,27 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
             server: "10.0.0.1:5060".parse().unwrap(),
             start: PacketTime::ZERO,
         }
+    }
+
+    #[test]
+    fn a_summary_carries_the_nonce_and_the_from_display_name_but_never_the_response() {
+        let msg = "REGISTER sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.66:5061;branch=z9hG4bK2\r\n\
+f: \"sipvicious\"<sip:100@1.1.1.1>;tag=b\r\nTo: <sip:1001@10.0.0.1>\r\nCall-ID: c2\r\nCSeq: 2 REGISTER\r\n\
+Authorization: Digest username=\"1001\", realm=\"pbx\", nonce=\"6f1a2b\", uri=\"sip:10.0.0.1\", \
+response=\"0123456789abcdef0123456789abcdef\", qop=auth, nc=00000001, cnonce=\"x\"\r\nContent-Length: 0\r\n\r\n";
+        let m = callguard_parsers::sip::Message::parse(msg.as_bytes()).unwrap();
+        let seen = sip_seen(
+            &m,
+            "10.0.0.66:5061".parse().unwrap(),
+            "10.0.0.1:5060".parse().unwrap(),
+            SipTransport::Udp,
+        )
+        .unwrap();
+        assert_eq!(seen.from_display.as_deref(), Some("sipvicious"));
+        let auth = seen.auth.as_ref().unwrap();
+        assert_eq!(auth.nonce.as_deref(), Some("6f1a2b"));
+        assert_eq!(auth.username.as_deref(), Some("1001"));
+        assert!(!format!("{seen:?}").contains("0123456789abcdef"));
     }
 
     #[test]

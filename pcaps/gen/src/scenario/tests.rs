@@ -8,8 +8,8 @@ use etherparse::{NetSlice, SlicedPacket, TransportSlice, defrag::IpDefragPool};
 use super::*;
 use crate::pcap::{LINKTYPE_ETHERNET, PcapNgWriter, PcapWriter};
 use crate::{
-    arp_benign, arp_spoof, bench, busy_trunk, calls_udp, demo, linktypes, packet, syn_flood,
-    tcp_benign,
+    arp_benign, arp_spoof, bench, bruteforce_distributed, busy_trunk, calls_udp, demo,
+    flood_distributed, linktypes, packet, syn_flood, tcp_benign,
 };
 
 fn pcap_bytes(frames: &[Frame]) -> Vec<u8> {
@@ -27,6 +27,8 @@ fn all_ethernet(seed: u64) -> Vec<(&'static str, Vec<Frame>)> {
         ("arp_spoof", arp_spoof(seed)),
         ("syn_flood", syn_flood(seed)),
         ("tcp_benign", tcp_benign(seed)),
+        ("bruteforce_distributed", bruteforce_distributed(seed)),
+        ("flood_distributed", flood_distributed(seed)),
         ("demo", demo(seed)),
         ("linktypes_base", linktypes::base_frames(seed)),
         ("busy_trunk", busy_trunk(seed)),
@@ -486,6 +488,93 @@ fn arp_spoof_poisons_every_two_seconds_flip_flops_and_storms() {
         arps.iter().filter(|(_, a)| a.sender_ip == STORM.ip).count(),
         1
     );
+}
+
+#[test]
+fn bruteforce_distributed_spreads_a_few_wrong_guesses_over_200_sources() {
+    use bruteforce_distributed::*;
+    let frames = bruteforce_distributed(1);
+    let mut per_source: BTreeMap<Ipv4Addr, u64> = BTreeMap::new();
+    let (mut forbidden, mut ok) = (0, 0);
+    let (mut first, mut last) = (u64::MAX, 0);
+    for f in &frames {
+        let Some((src, _, dst, _, payload)) = udp(f) else {
+            continue;
+        };
+        let (start, headers) = check_sip(&payload);
+        let header = |n: &str| headers.iter().find(|h| h.0 == n).map(|h| h.1.clone());
+        if start.starts_with("REGISTER") && header("Authorization").is_some() {
+            assert_eq!(dst, REGISTRAR.ip);
+            if src != PHONE.ip {
+                *per_source.entry(src).or_default() += 1;
+                first = first.min(f.ts_nanos);
+                last = last.max(f.ts_nanos);
+                assert!(
+                    header("Authorization")
+                        .unwrap()
+                        .contains("username=\"1001\"")
+                );
+            }
+        }
+        forbidden += u64::from(start == "SIP/2.0 403 Forbidden");
+        ok += u64::from(start == "SIP/2.0 200 OK");
+    }
+    assert_eq!(per_source.len() as u64, SOURCES);
+    assert!(
+        per_source
+            .values()
+            .all(|n| (1..=MAX_GUESSES_PER_SOURCE).contains(n))
+    );
+    let guesses: u64 = per_source.values().sum();
+    assert_eq!(forbidden, guesses);
+    assert_eq!(ok, 1, "the phone's registration");
+    assert!((60 * SEC..DURATION_SECS * SEC).contains(&(last - first)));
+    assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
+}
+
+#[test]
+fn flood_distributed_is_under_the_per_source_rate_and_over_the_per_target_rate() {
+    use flood_distributed::*;
+    let frames = flood_distributed(1);
+    let mut per_second: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut per_source_second: BTreeMap<(Ipv4Addr, u64), u64> = BTreeMap::new();
+    let mut tuples = BTreeSet::new();
+    let (mut registers, mut challenges) = (0, 0);
+    for f in &frames {
+        let Some((src, sport, dst, _, payload)) = udp(f) else {
+            continue;
+        };
+        let (start, _) = check_sip(&payload);
+        if start.starts_with("REGISTER") {
+            assert_eq!(dst, REGISTRAR.ip);
+            let sec = (f.ts_nanos - START_NANOS) / SEC;
+            assert!((FLOOD_START_SECS..FLOOD_END_SECS + 1).contains(&sec));
+            *per_second.entry(sec).or_default() += 1;
+            *per_source_second.entry((src, sec)).or_default() += 1;
+            tuples.insert((src, sport));
+            registers += 1;
+        }
+        challenges += u64::from(start == "SIP/2.0 401 Unauthorized");
+    }
+    assert_eq!(
+        registers,
+        SOURCES * RATE_PER_SOURCE * (FLOOD_END_SECS - FLOOD_START_SECS)
+    );
+    assert_eq!(challenges, registers);
+    assert!(
+        per_source_second
+            .values()
+            .all(|n| *n <= RATE_PER_SOURCE + 1)
+    );
+    let full: Vec<u64> = (FLOOD_START_SECS + 1..FLOOD_END_SECS)
+        .map(|s| per_second[&s])
+        .collect();
+    assert!(full.iter().all(|n| *n >= 200), "{full:?}");
+    assert!(
+        tuples.len() as u64 > registers * 9 / 10,
+        "a new port per request"
+    );
+    assert!(frames.last().unwrap().ts_nanos < START_NANOS + DURATION_SECS * SEC);
 }
 
 #[test]
