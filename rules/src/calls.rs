@@ -34,6 +34,9 @@ pub const CALL_IDLE_SECS: u64 = 7200;
 /// How long an ended call waits for the final figures of its streams. Workers end a stream 10 s after its
 /// last packet; two more seconds cover the batch that reports it.
 pub const MEDIA_WAIT_SECS: u64 = 12;
+/// How long a challenged INVITE (401/407) waits for the caller's retry with credentials: 64*T1, the
+/// transaction timeout (RFC 3261 §17.1.1.2).
+pub const CHALLENGE_WAIT_SECS: u64 = 32;
 /// Calls ended and waiting for their streams, at once.
 pub const MAX_CLOSING: usize = 100_000;
 /// Media endpoints (address and port an SDP asked media to be sent to) remembered at once.
@@ -272,6 +275,8 @@ struct Call {
     last_sdp: Option<Party>,
     to_tags: Vec<Box<str>>,
     first_cseq: u32,
+    /// The INVITE was challenged (401/407) and the caller's retry has not come yet.
+    challenged: bool,
     /// Streams tied to the call whose figures have not come yet.
     open: u32,
     /// Addresses that sent or received the call's SIP (at most [`MAX_CALL_IPS`]).
@@ -380,6 +385,9 @@ pub struct CallTracker {
     /// (address, SSRC) under the same table (`sender` set).
     rtcp: BoundedMap<(IpAddr, u32), RtcpFigures>,
     registers: BoundedMap<(Box<str>, u32), RegState>,
+    /// Calls whose INVITE was challenged (401/407), waiting for the caller's retry with credentials (same
+    /// Call-ID and From tag, a higher CSeq: RFC 3261 §22.2); one that does not come ends the call, rejected.
+    challenged: BoundedMap<Box<str>, PacketTime>,
     next_order: u64,
     done: Vec<CallRecord>,
     loose: Vec<StreamRecord>,
@@ -482,6 +490,7 @@ impl CallTracker {
             streams: BoundedMap::new(MAX_STREAMS, media_idle),
             rtcp: BoundedMap::new(MAX_RTCP, media_idle),
             registers: BoundedMap::new(MAX_CALLS, Duration::from_secs(64)),
+            challenged: BoundedMap::new(MAX_CALLS, Duration::from_secs(CHALLENGE_WAIT_SECS)),
             next_order: 0,
             done: Vec::new(),
             loose: Vec::new(),
@@ -537,6 +546,7 @@ impl CallTracker {
                 last_sdp: None,
                 to_tags: Vec::new(),
                 first_cseq: m.cseq,
+                challenged: false,
                 open: 0,
                 sip_ips: Vec::new(),
                 txns: Vec::new(),
@@ -593,8 +603,16 @@ impl CallTracker {
             return;
         };
         let mut finished = None;
+        let mut retried = false;
         match (m.method.as_deref(), m.status) {
             (Some("CANCEL"), _) => c.cancelled = true,
+            // The caller answers the challenge: the same call goes on with the new INVITE transaction.
+            (Some("INVITE"), _) if c.challenged && from_caller_tag && m.cseq > c.first_cseq => {
+                c.first_cseq = m.cseq;
+                c.challenged = false;
+                c.rec.status = None;
+                retried = true;
+            }
             (Some("INVITE"), _)
                 if m.cseq != c.first_cseq
                     && c.rec.answered.is_some()
@@ -633,6 +651,14 @@ impl CallTracker {
                         c.rec.status = Some(status);
                         self.stats.answered += 1;
                     }
+                    401 | 407
+                        if c.rec.answered.is_none() && c.rec.status.is_none() && !c.cancelled =>
+                    {
+                        // Not the end yet: the caller retries with credentials, or the wait ends it.
+                        c.rec.status = Some(status);
+                        c.challenged = true;
+                        self.challenged.insert(m.call_id.clone(), ts, ts);
+                    }
                     300..=699 if c.rec.answered.is_none() && c.rec.status.is_none() => {
                         c.rec.status = Some(status);
                         c.rec.reason = if status == 487 || c.cancelled {
@@ -650,6 +676,9 @@ impl CallTracker {
                 finished = c.bye.map(|(t, _)| t);
             }
             _ => {}
+        }
+        if retried {
+            self.challenged.remove(&m.call_id);
         }
         if let Some(end) = finished
             && let Some(mut c) = self.calls.remove(&m.call_id)
@@ -991,6 +1020,17 @@ impl CallTracker {
 
     /// Ends the calls idle for longer than the timeout, and writes the ended calls whose wait ran out.
     pub fn expire(&mut self, now: PacketTime) {
+        // Challenged calls whose caller never retried: rejected with the challenge's status, at its time.
+        let mut unanswered = Vec::new();
+        self.challenged
+            .expire_with(now, |id, at| unanswered.push((id, at)));
+        for (id, at) in unanswered {
+            if let Some(mut c) = self.calls.remove(&id).filter(|c| c.challenged) {
+                c.rec.reason = EndReason::Rejected;
+                c.rec.end = at;
+                self.close_or_wait(id, c, now);
+            }
+        }
         let mut ended = Vec::new();
         self.calls.expire_with(now, |_, c| ended.push(c));
         ended.sort_by_key(|c| c.order);
@@ -1068,6 +1108,7 @@ impl CallTracker {
             ("streams", self.streams.stats()),
             ("rtcp", self.rtcp.stats()),
             ("registers", self.registers.stats()),
+            ("calls_challenged", self.challenged.stats()),
         ]
     }
 
@@ -1122,6 +1163,53 @@ mod tests {
         assert_eq!(r[0].end, t(9000));
         assert_eq!(r[0].messages, 7);
         assert_eq!(r[0].caller.as_deref(), Some("1001"));
+    }
+
+    #[test]
+    fn a_challenged_invite_and_its_retry_with_credentials_are_one_call() {
+        let mut ct = CallTracker::default();
+        let with_cseq = |mut m: SipSeen, cseq: u32| {
+            m.cseq = cseq;
+            m
+        };
+        ct.on_sip(
+            t(0),
+            &with_cseq(sip(Some("INVITE"), None, "INVITE", "a"), 1),
+        );
+        ct.on_sip(t(5), &with_cseq(sip(None, Some(407), "INVITE", "a"), 1));
+        ct.on_sip(t(6), &with_cseq(sip(Some("ACK"), None, "ACK", "a"), 1));
+        assert_eq!(ct.drain().count(), 0, "a challenge is not the end");
+        ct.on_sip(
+            t(20),
+            &with_cseq(sip(Some("INVITE"), None, "INVITE", "a"), 2),
+        );
+        ct.on_sip(t(900), &with_cseq(sip(None, Some(200), "INVITE", "a"), 2));
+        ct.on_sip(t(5000), &with_cseq(sip(Some("BYE"), None, "BYE", "a"), 3));
+        ct.on_sip(t(5010), &with_cseq(sip(None, Some(200), "BYE", "a"), 3));
+        let r: Vec<CallRecord> = ct.drain().collect();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].reason, EndReason::Bye);
+        assert_eq!(r[0].status, Some(200));
+        assert_eq!(r[0].answered, Some(t(900)));
+        assert_eq!(r[0].start, t(0));
+        // A challenge nobody answers ends the call, rejected, when the transaction would have timed out.
+        ct.on_sip(
+            t(10_000),
+            &with_cseq(sip(Some("INVITE"), None, "INVITE", "x"), 1),
+        );
+        ct.on_sip(
+            t(10_005),
+            &with_cseq(sip(None, Some(401), "INVITE", "x"), 1),
+        );
+        ct.expire(t(10_005 + 31_000));
+        assert_eq!(ct.drain().count(), 0);
+        ct.expire(t(10_005 + 33_000));
+        let r: Vec<CallRecord> = ct.drain().collect();
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].reason, r[0].status, r[0].end),
+            (EndReason::Rejected, Some(401), t(10_005))
+        );
     }
 
     #[test]

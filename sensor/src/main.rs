@@ -18,7 +18,7 @@ use std::time::Duration;
 use callguard::capture::live::LiveSource;
 use callguard::capture::{self, PacketSource};
 use callguard::metrics::{self, Hub, Snapshot};
-use callguard::output::{eve, summary};
+use callguard::output::{eve, summary, syslog};
 use callguard::pipeline::{self, Options, QueueMode};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
@@ -85,6 +85,18 @@ struct LiveArgs {
     /// Do not put the interfaces in promiscuous mode.
     #[arg(long)]
     no_promisc: bool,
+    /// Also send every alert to a syslog receiver, RFC 5424: `udp://HOST[:PORT]`, `tcp://HOST[:PORT]` (RFC 6587
+    /// octet counting) or `HOST:PORT` (UDP); port 514 by default. The EVE JSON line is the message.
+    #[arg(long, value_name = "TARGET", value_parser = syslog::parse_target)]
+    syslog: Option<syslog::SyslogTarget>,
+    /// Syslog facility: local0 to local7, user, daemon, auth, ... or 0 to 23.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "local0",
+        requires = "syslog"
+    )]
+    syslog_facility: syslog::Facility,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
     #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
     metrics: Option<SocketAddr>,
@@ -132,6 +144,18 @@ struct AnalyzeArgs {
     /// (to a temporary file beside it, then renamed), so that a restart remembers the certificates seen.
     #[arg(long, value_name = "FILE")]
     cert_store: Option<PathBuf>,
+    /// Also send every alert to a syslog receiver, RFC 5424: `udp://HOST[:PORT]`, `tcp://HOST[:PORT]` (RFC 6587
+    /// octet counting) or `HOST:PORT` (UDP); port 514 by default. The EVE JSON line is the message.
+    #[arg(long, value_name = "TARGET", value_parser = syslog::parse_target)]
+    syslog: Option<syslog::SyslogTarget>,
+    /// Syslog facility: local0 to local7, user, daemon, auth, ... or 0 to 23.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "local0",
+        requires = "syslog"
+    )]
+    syslog_facility: syslog::Facility,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
     #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
     metrics: Option<SocketAddr>,
@@ -339,6 +363,37 @@ fn finish(mut out: Output, report: &pipeline::Report, quiet: bool) -> Option<Exi
     })
 }
 
+/// Starts the syslog sink when asked, and lets the metrics endpoint follow its counters.
+fn start_syslog(
+    target: Option<syslog::SyslogTarget>,
+    facility: syslog::Facility,
+    hub: Option<&Arc<Hub>>,
+) -> Result<Option<syslog::Syslog>> {
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    let mut cfg = syslog::SyslogConfig::new(target);
+    cfg.facility = facility;
+    let s = syslog::Syslog::start(cfg)
+        .with_context(|| format!("starting the syslog sink to {}", target.addr()))?;
+    if let Some(h) = hub {
+        h.attach_syslog(s.stats_handle());
+    }
+    Ok(Some(s))
+}
+
+/// Stops the syslog sink (what is queued gets 5 s to go out) and says what could not be delivered.
+fn stop_syslog(s: Option<syslog::Syslog>, quiet: bool) {
+    let Some(s) = s else { return };
+    let st = s.close(Duration::from_secs(5));
+    if !quiet || st.dropped > 0 {
+        eprintln!(
+            "callguard: syslog: {} sent, {} dropped, {} truncated, {} errors, {} reconnects",
+            st.sent, st.dropped, st.truncated, st.errors, st.reconnects
+        );
+    }
+}
+
 /// Starts the metrics endpoint when asked: the hub the pipeline publishes to and the server thread.
 fn start_metrics(
     addr: Option<SocketAddr>,
@@ -406,7 +461,19 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         metrics: hub.clone(),
         control: None,
     };
-    let report = pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress);
+    let sink = start_syslog(a.syslog, a.syslog_facility, hub.as_ref())?;
+    let report = match sink {
+        Some(syslog) => {
+            let mut tee = syslog::Tee {
+                inner: &mut out.writer,
+                syslog,
+            };
+            let r = pipeline::run_engine(sources, engine, &opts, &mut tee, &mut progress);
+            stop_syslog(Some(tee.syslog), a.quiet);
+            r
+        }
+        None => pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress),
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -590,7 +657,19 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             }
         );
     }
-    let report = pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop);
+    let sink = start_syslog(a.syslog, a.syslog_facility, hub.as_ref())?;
+    let report = match sink {
+        Some(syslog) => {
+            let mut tee = syslog::Tee {
+                inner: &mut out.writer,
+                syslog,
+            };
+            let r = pipeline::run_live_engine(sources, engine, &opts, &mut tee, &stop);
+            stop_syslog(Some(tee.syslog), a.quiet);
+            r
+        }
+        None => pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop),
+    };
     done.store(true, Ordering::Relaxed);
     let _ = watcher.join();
     if let Some(h) = &hub {

@@ -39,6 +39,7 @@ use prometheus::proto::{
 use prometheus::{Encoder, TextEncoder};
 
 use crate::latency::{EngineLatency, Latency};
+use crate::output::syslog::{StatsHandle, SyslogStats};
 use crate::output::tally::{Hist, MediaTally, POSTURES, TRANSPORTS};
 use crate::pipeline::{DetectorTally, LiveCounters, Report};
 use crate::stats::{Counters, Proto, SIP_METHODS};
@@ -112,6 +113,8 @@ pub struct Hub {
     latest: Mutex<Option<Arc<Snapshot>>>,
     /// The running pipeline's live counters (worker queue depths, set by the dispatchers at every send).
     live: Mutex<Option<Arc<LiveCounters>>>,
+    /// The syslog sink's counters, when there is one.
+    syslog: Mutex<Option<StatsHandle>>,
 }
 
 impl Hub {
@@ -137,6 +140,19 @@ impl Hub {
     /// Follows the live counters of a run that starts.
     pub fn attach(&self, c: Arc<LiveCounters>) {
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(c);
+    }
+
+    /// Follows a syslog sink's counters.
+    pub fn attach_syslog(&self, h: StatsHandle) {
+        *self.syslog.lock().unwrap_or_else(PoisonError::into_inner) = Some(h);
+    }
+
+    fn syslog_stats(&self) -> Option<SyslogStats> {
+        self.syslog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(StatsHandle::get)
     }
 
     fn queue_depths(&self) -> Vec<u64> {
@@ -663,6 +679,35 @@ pub fn families(s: &Snapshot, queue_depths: &[u64]) -> Vec<MetricFamily> {
 pub fn render(hub: &Hub) -> String {
     let snap = hub.latest().unwrap_or_default();
     let mut fams = families(&snap, &hub.queue_depths());
+    if let Some(st) = hub.syslog_stats() {
+        fams.push(
+            Family::counter(
+                "callguard_syslog_messages_total",
+                "Alerts for the syslog sink, by outcome: sent, dropped (queue full, send failed, or not sent in \
+                 time at the end), truncated (sent without evidence to fit 65000 bytes).",
+            )
+            .add(&[("outcome", "sent")], st.sent)
+            .add(&[("outcome", "dropped")], st.dropped)
+            .add(&[("outcome", "truncated")], st.truncated)
+            .0,
+        );
+        fams.push(
+            Family::counter(
+                "callguard_syslog_errors_total",
+                "Failed syslog sends, connects and writes.",
+            )
+            .add(&[], st.errors)
+            .0,
+        );
+        fams.push(
+            Family::counter(
+                "callguard_syslog_reconnects_total",
+                "TCP connections to the syslog receiver made again after an error.",
+            )
+            .add(&[], st.reconnects)
+            .0,
+        );
+    }
     #[cfg(target_os = "linux")]
     fams.extend(prometheus::process_collector::ProcessCollector::for_self().collect());
     // A family without samples (no worker queues before the first run) is left out, not an error.

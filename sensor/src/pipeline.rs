@@ -942,6 +942,37 @@ fn engine_loop(setup: EngineSetup<'_>, rx: Receiver<EventBatch>) -> EngineOut {
     }
 }
 
+/// A borrowed sink is a sink (the CLI lends its EVE writer to a [`crate::output::syslog::Tee`]).
+impl<S: AlertSink + ?Sized> AlertSink for &mut S {
+    fn alert(&mut self, a: &Alert) -> io::Result<()> {
+        (**self).alert(a)
+    }
+
+    fn call(&mut self, r: &CallRecord) -> io::Result<()> {
+        (**self).call(r)
+    }
+
+    fn stream(&mut self, r: &StreamRecord) -> io::Result<()> {
+        (**self).stream(r)
+    }
+
+    fn tls(&mut self, r: &TlsRecord) -> io::Result<()> {
+        (**self).tls(r)
+    }
+
+    fn stats(&mut self, r: &Report) -> io::Result<()> {
+        (**self).stats(r)
+    }
+
+    fn reopen(&mut self) -> io::Result<()> {
+        (**self).reopen()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
 /// Requests to a running pipeline from outside (the CLI's SIGHUP): apply new rules, reopen the outputs. The
 /// engine thread looks at them between event batches, so they take effect within a flush interval.
 #[derive(Debug, Default)]

@@ -817,3 +817,68 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
     let (stats, _) = stats_of(&out);
     assert_eq!(stats["event_type"], "stats");
 }
+
+/// `--metrics` while capturing live: Prometheus text from inside the namespace (fetched with Python's
+/// urllib there, since the listener is on the namespace's loopback), with the replayed capture's figures,
+/// `callguard_run_finished` 0 while it runs.
+#[test]
+fn live_metrics_show_the_traffic_while_capturing() {
+    if !lab_or_skip(
+        "live_metrics_show_the_traffic_while_capturing",
+        &["ip", "tcpreplay", "python3"],
+        false,
+    ) {
+        return;
+    }
+    let ns = Netns::new("cgmet");
+    // A new namespace's loopback is down.
+    sh(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_callguard"),
+            "live",
+        ])
+        .args([
+            "-i",
+            &format!("{}b", ns.name),
+            "--quiet",
+            "--metrics",
+            "9477",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    replay_file(&ns.name, &root().join("pcaps/lab-calls.pcap"));
+    // A snapshot is published about once a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let fetch = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "python3", "-c"])
+        .arg("import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9477/metrics').read().decode())")
+        .output()
+        .unwrap();
+    sh(&["kill", "-INT", &child.id().to_string()]);
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&fetch.stdout);
+    assert!(
+        fetch.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetch.stderr)
+    );
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("callguard_calls_started_total"), 3.0);
+    assert!(value("callguard_capture_packets_total") >= 955.0);
+    assert_eq!(value("callguard_packets_total{protocol=\"rtp\"}"), 900.0);
+    assert_eq!(value("callguard_run_finished"), 0.0);
+    assert_eq!(value("callguard_capture_drops_total{stage=\"queue\"}"), 0.0);
+}

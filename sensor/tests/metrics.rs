@@ -341,6 +341,45 @@ fn a_real_prometheus_scrapes_the_sensor() {
             "table gauges are scraped"
         );
         assert!(promql(&prom, "process_resident_memory_bytes{job=\"callguard\"}")[0] > 0.0);
+        // Every family the sensor exports is stored by Prometheus under its name (histograms as
+        // _bucket/_sum/_count), with the type Prometheus read from the exposition.
+        let (_, _, body) = http_get(
+            &prom,
+            &format!(
+                "/api/v1/query?query={}",
+                urlencode("group by (__name__) ({__name__=~\"callguard_.+\"})")
+            ),
+            "GET",
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let stored: std::collections::BTreeSet<String> = v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["metric"]["__name__"].as_str().unwrap().to_owned())
+            .collect();
+        let snap = callguard::metrics::Snapshot::default();
+        for f in callguard::metrics::families(&snap, &[0]) {
+            let name = f.name();
+            let want: Vec<String> =
+                if f.get_field_type() == prometheus::proto::MetricType::HISTOGRAM {
+                    ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .map(|s| format!("{name}{s}"))
+                        .collect()
+                } else {
+                    vec![name.to_owned()]
+                };
+            for w in want {
+                assert!(stored.contains(&w), "{w} not in Prometheus: {stored:?}");
+            }
+        }
+        let (_, _, meta) = http_get(
+            &prom,
+            "/api/v1/metadata?metric=callguard_alerts_total",
+            "GET",
+        );
+        assert!(meta.contains("\"type\":\"counter\""), "{meta}");
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(checks));
     let _ = server.kill();
