@@ -111,6 +111,12 @@ struct LiveArgs {
     #[cfg(feature = "libpcap")]
     #[arg(short, long)]
     filter: Option<String>,
+    /// Once the capture, the output file and the metrics listener are open, switch to this user (a name or
+    /// a uid) for the rest of the run: its groups, no way back to root, no capabilities. Files opened later
+    /// are opened as this user: the --cert-store saved at the end (its directory must be writable by it), the
+    /// rules file a SIGHUP re-reads, and the output file a SIGHUP reopens after a rotation.
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
     /// Read options from this TOML file (a `[live]` or `[analyze]` table, keys = long option names); options
     /// on the command line win. See `deploy/callguard.toml`.
     #[arg(long, value_name = "FILE")]
@@ -607,6 +613,17 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
     }
     let mut out = open_output(a.output.as_ref(), true)?;
     let (hub, server) = start_metrics(a.metrics, a.quiet)?;
+    if let Some(user) = &a.user {
+        #[cfg(not(target_os = "linux"))]
+        anyhow::bail!("--user {user} needs Linux");
+        #[cfg(target_os = "linux")]
+        {
+            let dropped = capture::privileges::drop_privileges(user)?;
+            if !a.quiet {
+                eprintln!("callguard: {dropped}");
+            }
+        }
+    }
     let control = pipeline::Control::new();
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())

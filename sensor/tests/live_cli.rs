@@ -110,6 +110,31 @@ fn capture_replay(
     pps: u32,
     extra: &[&str],
 ) -> (serde_json::Value, Vec<serde_json::Value>, String) {
+    let run = replay_into(ns, capture, pps, extra, |_| {});
+    (run.stats, run.alerts, run.summary)
+}
+
+/// What one `callguard live` run of [`replay_into`] left.
+struct Run {
+    /// The last `stats` event of the output.
+    stats: serde_json::Value,
+    /// The alerts of the output.
+    alerts: Vec<serde_json::Value>,
+    /// Standard output (the summary).
+    summary: String,
+    /// Standard error.
+    stderr: String,
+}
+
+/// Plays `capture` into the namespace's veth at `pps` and captures it with `callguard live EXTRA...`;
+/// `while_running` gets the sensor's pid once the replay is over, before SIGINT stops it (exit 0 asserted).
+fn replay_into(
+    ns: &str,
+    capture: &str,
+    pps: u32,
+    extra: &[&str],
+    while_running: impl FnOnce(u32),
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("live.json");
     let iface = format!("{ns}b");
@@ -158,29 +183,47 @@ fn capture_replay(
     );
     // Let the last ring block retire (block timeout 100 ms) before stopping.
     std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "callguard live is still running"
+    );
+    while_running(child.id());
     sh(&["kill", "-INT", &child.id().to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "callguard live did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut summary = String::new();
+    let status = wait_for(&mut child, Duration::from_secs(20));
     use std::io::Read;
+    let (mut summary, mut stderr) = (String::new(), String::new());
     child
         .stdout
         .take()
         .unwrap()
         .read_to_string(&mut summary)
         .unwrap();
-    assert!(status.success(), "exit {status:?}\n{summary}");
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "exit {status:?}\n{summary}\n{stderr}");
     let (stats, alerts) = stats_of(&out);
-    (stats, alerts, summary)
+    Run {
+        stats,
+        alerts,
+        summary,
+        stderr,
+    }
+}
+
+/// Waits for `child` to end, at most `limit`.
+fn wait_for(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "callguard live did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn packets_in(capture: &str) -> u64 {
@@ -393,6 +436,233 @@ fn libpcap_live_capture_applies_the_bpf_filter() {
     assert_eq!(s["capture"]["kernel_drops"], 0, "{summary}");
     assert!(alerts.iter().all(|a| a["alert"]["signature_id"] == 2004));
     assert!(!alerts.is_empty());
+}
+
+/// The lines of `/proc/<pid>/task/<tid>/status` for every thread of `pid`, as (thread, field, value).
+fn thread_status(pid: u32) -> Vec<(String, String, String)> {
+    let mut v = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap();
+        let tid = task.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(task.path().join("status")).unwrap();
+        for line in text.lines() {
+            if let Some((k, val)) = line.split_once(':') {
+                v.push((tid.clone(), k.to_owned(), val.trim().to_owned()));
+            }
+        }
+    }
+    v
+}
+
+/// The value of `field` in every thread of `pid` (one entry per thread).
+fn field_of(status: &[(String, String, String)], field: &str) -> Vec<String> {
+    status
+        .iter()
+        .filter(|(_, k, _)| k == field)
+        .map(|(_, _, val)| val.clone())
+        .collect()
+}
+
+/// uid and gid of `user`, through `id`.
+fn ids_of(user: &str) -> (String, String) {
+    let id = |flag: &str| {
+        let o = Command::new("id").args([flag, user]).output().unwrap();
+        assert!(o.status.success(), "id {flag} {user}");
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    (id("-u"), id("-g"))
+}
+
+#[test]
+fn live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing() {
+    if !lab_or_skip(
+        "live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing",
+        &["ip", "tcpreplay", "curl"],
+        false,
+    ) {
+        return;
+    }
+    let (uid, gid) = ids_of("nobody");
+    let ns = Netns::new("cglu");
+    sh(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
+    let want = packets_in("demo.pcap");
+    // The certificate store is saved at the end, as nobody: its directory must be writable by nobody.
+    let store_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        store_dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let store = store_dir.path().join("certs.json");
+    let mut threads = 0;
+    let run = replay_into(
+        &ns.name,
+        "demo.pcap",
+        20_000,
+        &[
+            "--user",
+            "nobody",
+            "--workers",
+            "2",
+            "--metrics",
+            "127.0.0.1:9477",
+            "--cert-store",
+            store.to_str().unwrap(),
+        ],
+        |pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+            assert_eq!(comm.trim(), "callguard", "the pid is the sensor's");
+            let status = thread_status(pid);
+            threads = field_of(&status, "Uid").len();
+            // Every thread, the metrics server's started before the drop included: real, effective, saved
+            // and filesystem ids are nobody's, its only group is nobody's group, no capability is left.
+            for (field, want) in [
+                ("Uid", format!("{uid}\t{uid}\t{uid}\t{uid}")),
+                ("Gid", format!("{gid}\t{gid}\t{gid}\t{gid}")),
+                ("Groups", gid.clone()),
+                ("CapEff", "0000000000000000".to_owned()),
+                ("CapPrm", "0000000000000000".to_owned()),
+                ("CapAmb", "0000000000000000".to_owned()),
+            ] {
+                let got = field_of(&status, field);
+                assert!(
+                    !got.is_empty() && got.iter().all(|g| *g == want),
+                    "{field}: {got:?}, want {want:?} in every thread"
+                );
+            }
+            // No execve can give privileges back: the flag is set on the thread that dropped them and
+            // inherited by the pipeline's threads started after (the metrics server's, started before, lack it).
+            let main = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+            assert!(main.contains("\nNoNewPrivs:\t1\n"), "{main}");
+            let nnp = field_of(&status, "NoNewPrivs");
+            assert!(nnp.iter().filter(|v| *v == "1").count() >= 4, "{nnp:?}");
+            // The listener bound as root still answers.
+            let scrape = Command::new("ip")
+                .args(["netns", "exec", &ns.name, "curl", "-sf"])
+                .arg("http://127.0.0.1:9477/metrics")
+                .output()
+                .unwrap();
+            assert!(scrape.status.success(), "{scrape:?}");
+            assert!(String::from_utf8_lossy(&scrape.stdout).contains("callguard_"));
+        },
+    );
+    // Main, capture and two workers at least.
+    assert!(threads >= 4, "{threads} threads");
+    assert!(
+        run.stderr.contains(&format!(
+            "callguard: running as nobody (uid {uid}, gid {gid})"
+        )),
+        "{}",
+        run.stderr
+    );
+    // The socket opened as root kept delivering: every packet, and the capture's alerts in the file opened
+    // as root; SIGINT ended it with exit 0 (asserted by replay_into), the final stats line and the summary.
+    let cap = &run.stats["stats"]["capture"];
+    assert_eq!(cap["packets"].as_u64().unwrap(), want, "{}", run.summary);
+    assert_eq!(cap["kernel_drops"].as_u64().unwrap(), 0, "{}", run.summary);
+    for sid in [2004, 3003] {
+        assert!(
+            run.alerts.iter().any(|a| a["alert"]["signature_id"] == sid),
+            "sid {sid}: {:#?}",
+            run.alerts
+        );
+    }
+    assert!(run.summary.contains("callguard summary"), "{}", run.summary);
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&store).unwrap());
+    assert_eq!(owner.to_string(), uid, "the store was written by nobody");
+}
+
+#[test]
+fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
+    if !lab_or_skip(
+        "live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise",
+        &["ip", "setpriv"],
+        false,
+    ) {
+        return;
+    }
+    let (uid, gid) = ids_of("nobody");
+    let ns = Netns::new("cgln");
+    let iface = format!("{}b", ns.name);
+    let bin = env!("CARGO_BIN_EXE_callguard");
+    // `callguard live` as nobody holding CAP_NET_RAW alone (enough to open the socket), as a service with
+    // `AmbientCapabilities=CAP_NET_RAW` and `User=` would start it.
+    let as_nobody = |user: &str| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &ns.name, "setpriv"])
+            .args(["--reuid", &uid, "--regid", &gid, "--clear-groups"])
+            .args(["--inh-caps", "+net_raw", "--ambient-caps", "+net_raw"])
+            .args([bin, "live", "-i", &iface, "--no-promisc", "--user", user])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    };
+    // Another user: refused, naming the user and why.
+    let o = as_nobody("daemon").output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--user daemon")
+            && err.contains("needs root")
+            && err.contains(&format!("uid {uid}")),
+        "{err}"
+    );
+    // Its own user: nothing changes, it runs, and SIGINT ends it with exit 0.
+    let mut child = as_nobody("nobody").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    let status = thread_status(child.id());
+    assert!(
+        field_of(&status, "Uid")
+            .iter()
+            .all(|u| *u == format!("{uid}\t{uid}\t{uid}\t{uid}")),
+        "{status:?}"
+    );
+    sh(&["kill", "-INT", &child.id().to_string()]);
+    let st = wait_for(&mut child, Duration::from_secs(20));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(st.success(), "{st:?}: {err}");
+    assert!(
+        err.contains(&format!(
+            "callguard: running as nobody (uid {uid}, gid {gid})"
+        )),
+        "{err}"
+    );
+    // As root to nobody with the certificate store in a directory only root may write: the run goes on,
+    // and saving the store at the end fails loudly (exit 1), not silently.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("certs.json");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, bin, "live", "-i", &iface])
+        .args(["--quiet", "--user", "nobody", "--cert-store"])
+        .arg(&store)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    sh(&["kill", "-INT", &child.id().to_string()]);
+    let st = wait_for(&mut child, Duration::from_secs(20));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(
+        err.contains("saving certificate store") && err.contains("Permission denied"),
+        "{err}"
+    );
+    // As root, a user the system does not know: exit 1 before the pipeline starts.
+    let o = Command::new("ip")
+        .args(["netns", "exec", &ns.name, bin, "live", "-i", &iface])
+        .args(["--user", "callguard-no-such-user"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--user callguard-no-such-user: no such user"),
+        "{err}"
+    );
 }
 
 /// Splits a classic pcap after the record where `marker` appears for the `nth` time: (head, tail), each a

@@ -11,9 +11,9 @@
 //! - [`walk_block`] decodes one block from a plain `&[u8]`. It is safe code with no syscalls, bounds-checks
 //!   every offset and length against the block, and turns a corrupt block into a [`WalkError`]; it can be
 //!   tested on hand-built buffers, under Miri too.
-//! - [`AfPacket`] owns the socket and the mapping. It holds the only `unsafe` code of the project: the
-//!   syscalls, the mapping, and the `&[u8]` view of a block owned by user space. Every `unsafe` block says
-//!   why it is sound in a `SAFETY:` comment.
+//! - [`AfPacket`] owns the socket and the mapping. It holds the capture's `unsafe` code (the project's only
+//!   other is [`super::privileges`], for `--user`): the syscalls, the mapping, and the `&[u8]` view of a
+//!   block owned by user space. Every `unsafe` block says why it is sound in a `SAFETY:` comment.
 //!
 //! Several sockets on one interface can share the traffic with [`FanoutGroup`] (`PACKET_FANOUT`), one socket
 //! per worker thread, each flow staying on one socket.

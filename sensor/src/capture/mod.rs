@@ -23,6 +23,8 @@ pub mod af_packet;
 pub mod libpcap;
 pub mod live;
 pub mod pcap_file;
+#[cfg(target_os = "linux")]
+pub mod privileges;
 
 /// One captured packet, borrowed from the reader's buffer for the duration of the callback.
 #[derive(Clone, Copy)]
