@@ -467,8 +467,8 @@ fn a_receiver_that_never_reads_fills_the_queue_and_alerts_are_dropped_without_wa
         closing < Duration::from_millis(3500),
         "close waited {closing:?}"
     );
-    // The write under way timed out; the alert it carried and the queued ones were given up.
-    assert!(st.errors >= 1, "{st:?}");
+    // What was queued was given up (the write under way, if the thread was in one, timed out: an error; on a
+    // loaded machine the deadline may also pass between writes, with no error): every alert is accounted for.
     assert_eq!(st.sent + st.dropped, n as u64, "{st:?}");
     assert_eq!(st.truncated, 0);
     eprintln!("never-reads: {n} alerts, {st:?}, close took {closing:?}, slowest send {slowest:?}");
