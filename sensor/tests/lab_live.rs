@@ -124,10 +124,12 @@ fn check_capture(live: &[serde_json::Value], offline: &[serde_json::Value]) {
     let (oa, ot) = untimed(offline);
     assert_eq!(la, oa, "live and offline find the same");
     assert_eq!(lt.len(), ot.len());
+    // The sensor's ring and tcpdump's are two sockets, each stamping the frame as it copies it: on an idle
+    // machine within a few microseconds, under load a few milliseconds apart (2.6 ms seen in CI).
     for (l, o) in lt.iter().zip(&ot) {
         assert!(
-            (l - o).abs() <= 1000,
-            "the same packet times, within a millisecond: {l} {o}"
+            (l - o).abs() <= 10_000,
+            "the same packet times, within 10 ms: {l} {o}"
         );
     }
 }
