@@ -25,6 +25,31 @@ use callguard_rules::detectors::tls_cert_changed::CertStore;
 use callguard_rules::engine::Engine;
 use clap::{CommandFactory, Parser, Subcommand};
 
+/// A line on standard error. A failed write is ignored, never a panic (as `eprintln!` would): a full disk
+/// under a redirected stderr must not turn an output error into a crash.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// Text on standard error, without a newline; failures ignored.
+macro_rules! say_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// Text on standard output (the summary); failures ignored (`| head`, a full disk).
+macro_rules! out_raw {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// Passive VoIP security sensor.
 #[derive(Debug, Parser)]
 #[command(name = "callguard", version = VERSION, about)]
@@ -185,7 +210,7 @@ fn main() -> ExitCode {
     {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("callguard: {e}");
+            say!("callguard: {e}");
             return ExitCode::from(1);
         }
     };
@@ -197,7 +222,7 @@ fn main() -> ExitCode {
     match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("callguard: {e:#}");
+            say!("callguard: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -236,7 +261,7 @@ fn engine_with_store(config: &Config, path: Option<&Path>) -> Result<Engine> {
         .import_cert_store(&store)
         .with_context(|| format!("certificate store {}", p.display()))?;
     if loaded.is_none() {
-        eprintln!(
+        say!(
             "callguard: no running detector keeps a certificate store (tls-cert-changed is disabled); {} is left as it is",
             p.display()
         );
@@ -352,13 +377,13 @@ fn finish(mut out: Output, report: &pipeline::Report, quiet: bool) -> Option<Exi
         let text = summary::render(report, &out.dest);
         // The summary goes to stderr when the JSON goes to stdout.
         if out.to_stdout {
-            eprint!("{text}");
+            say_raw!("{text}");
         } else {
-            print!("{text}");
+            out_raw!("{text}");
         }
     }
     output_error.map(|e| {
-        eprintln!("callguard: writing output: {e}");
+        say!("callguard: writing output: {e}");
         ExitCode::from(1)
     })
 }
@@ -387,7 +412,7 @@ fn stop_syslog(s: Option<syslog::Syslog>, quiet: bool) {
     let Some(s) = s else { return };
     let st = s.close(Duration::from_secs(5));
     if !quiet || st.dropped > 0 {
-        eprintln!(
+        say!(
             "callguard: syslog: {} sent, {} dropped, {} truncated, {} errors, {} reconnects",
             st.sent, st.dropped, st.truncated, st.errors, st.reconnects
         );
@@ -406,7 +431,7 @@ fn start_metrics(
     let server =
         metrics::serve(addr, hub.clone()).with_context(|| format!("serving metrics on {addr}"))?;
     if !quiet {
-        eprintln!("callguard: metrics on http://{}/metrics", server.addr);
+        say!("callguard: metrics on http://{}/metrics", server.addr);
     }
     Ok((Some(hub), Some(server)))
 }
@@ -483,12 +508,12 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let saved = save_cert_store(a.cert_store.as_deref(), &report);
     let code = finish(out, &report, a.quiet);
     for e in &report.errors {
-        eprintln!("callguard: {e}");
+        say!("callguard: {e}");
     }
     if let Some(s) = server {
         if a.metrics_hold {
             if !a.quiet {
-                eprintln!(
+                say!(
                     "callguard: the run is over; serving its final metrics on http://{}/metrics until SIGINT or SIGTERM",
                     s.addr
                 );
@@ -536,7 +561,7 @@ fn on_sighup(
                             .iter()
                             .map(|(slug, c)| format!("{slug} {}", c.name()))
                             .collect();
-                        eprintln!(
+                        say!(
                             "callguard: SIGHUP: rules re-read from {}: {}",
                             path.display(),
                             if list.is_empty() {
@@ -549,7 +574,7 @@ fn on_sighup(
                     control.reload(new.clone());
                     running = new;
                 }
-                Err(e) => eprintln!("callguard: SIGHUP: keeping the running rules: {e:#}"),
+                Err(e) => say!("callguard: SIGHUP: keeping the running rules: {e:#}"),
             }
         }
         control.reopen();
@@ -620,7 +645,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         {
             let dropped = capture::privileges::drop_privileges(user)?;
             if !a.quiet {
-                eprintln!("callguard: {dropped}");
+                say!("callguard: {dropped}");
             }
         }
     }
@@ -647,7 +672,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         control: Some(control),
     };
     if !a.quiet {
-        eprintln!(
+        say!(
             "callguard: capturing on {} ({}); Ctrl-C to stop",
             a.interfaces.join(", "),
             if opts.fanout {
@@ -684,7 +709,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
     }
     saved?;
     for e in &report.capture_errors {
-        eprintln!("callguard: {e}");
+        say!("callguard: {e}");
     }
     Ok(if report.capture_errors.is_empty() {
         ExitCode::SUCCESS

@@ -271,3 +271,20 @@ fn a_flood_spread_over_sources_and_workers_adds_up_at_its_target() {
     assert!(a.get("src_ip").is_none(), "no source sent most of it: {a}");
     assert!(a["evidence"]["peak_rate"].as_u64().unwrap() >= 200, "{a}");
 }
+
+/// A full disk under both the output and standard error (`/dev/full`): an output error, exit 1, never a panic
+/// (101) from printing the error message.
+#[test]
+fn a_full_disk_is_an_output_error_not_a_crash() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let st = Command::new(env!("CARGO_BIN_EXE_callguard"))
+        .args(["analyze", "--output", "/dev/full"])
+        .arg(demo())
+        .stdout(full.try_clone().unwrap())
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+}
