@@ -414,7 +414,11 @@ fn stop_syslog(s: Option<syslog::Syslog>, quiet: bool) {
     if !quiet || st.dropped > 0 {
         say!(
             "callguard: syslog: {} sent, {} dropped, {} truncated, {} errors, {} reconnects",
-            st.sent, st.dropped, st.truncated, st.errors, st.reconnects
+            st.sent,
+            st.dropped,
+            st.truncated,
+            st.errors,
+            st.reconnects
         );
     }
 }
