@@ -21,7 +21,9 @@
 //!
 //! # Evidence
 //! `users` (distinct users rejected), `not_found`, `challenged` (401/407), `forbidden` (403), `method` (of the
-//! answer that crossed the threshold), `sample_users` (the first few tried) and `window_secs`.
+//! answer that crossed the threshold), `sample_users` (the first few tried), `window_secs`, and `first_answer`
+//! and `last_answer` (packet times of the window's first counted answer and of the one that crossed the
+//! threshold: the enumeration's span so far).
 //!
 //! # Severity
 //! **Medium**: reconnaissance that usually precedes password guessing (`sip-bruteforce`) on the extensions
@@ -213,7 +215,9 @@ impl Detector for ExtensionEnumeration {
             .evidence("forbidden", Value::U64(p.forbidden))
             .evidence("method", Value::Str(m.cseq_method.to_string()))
             .evidence("sample_users", Value::List(p.sample.iter().map(|u| Value::Str(u.to_string())).collect()))
-            .evidence("window_secs", Value::U64(window.as_secs()));
+            .evidence("window_secs", Value::U64(window.as_secs()))
+            .evidence("first_answer", Value::Time(p.start))
+            .evidence("last_answer", Value::Time(now));
         cx.raise(alert);
     }
 

@@ -22,7 +22,8 @@
 //! like). **Medium**: probing, not yet a compromise.
 //!
 //! # Evidence
-//! `messages` (unparseable messages in the window), `window_secs`, `kinds` (the distinct parse error kinds,
+//! `first_message` and `last_message` (packet times: the burst's span, from the first message after a quiet
+//! window), `messages` (unparseable messages in the window), `window_secs`, `kinds` (the distinct parse error kinds,
 //! at most [`MAX_KINDS`], in the order first seen), `transports` (`UDP`, `TCP`, `WS`: those the source's
 //! unparseable messages came over, in the order first seen). The alert's protocol is the transport of the
 //! message that completed the burst (TCP for WebSocket).
@@ -91,6 +92,8 @@ impl Default for Config {
 #[derive(Debug, Default)]
 struct Source {
     rate: RateWindow<MAX_WINDOW_SECS>,
+    /// The first message of the current run (the window had none before it).
+    first: PacketTime,
     kinds: Vec<&'static str>,
     transports: Vec<SipTransport>,
 }
@@ -137,6 +140,9 @@ impl Detector for MalformedSip {
         let now = cx.now();
         let ip = m.src.ip();
         let s = self.sources.get_or_insert_with(ip, now, Source::default);
+        if s.rate.sum(now, self.window_secs) == 0 {
+            s.first = now;
+        }
         s.rate.add(now, 1);
         if s.kinds.len() < MAX_KINDS && !s.kinds.contains(&m.kind) {
             s.kinds.push(m.kind);
@@ -173,7 +179,9 @@ impl Detector for MalformedSip {
                 .evidence("messages", Value::U64(n))
                 .evidence("window_secs", Value::U64(self.window_secs as u64))
                 .evidence("kinds", Value::List(kinds))
-                .evidence("transports", Value::List(transports)),
+                .evidence("transports", Value::List(transports))
+                .evidence("first_message", Value::Time(s.first))
+                .evidence("last_message", Value::Time(now)),
         );
         self.reported.insert(ip, now, now);
     }

@@ -19,7 +19,8 @@
 //!
 //! # Evidence
 //! `targets` (distinct targets judged), `distinct_hosts`, `unanswered`, `rejected`, `engaged`, `method` (of
-//! the first probe), `sample_targets` (the first few addresses) and `window_secs`. `dest_ip` is absent: a scan
+//! the first probe), `sample_targets` (the first few addresses), `window_secs`, and `first_probe` and
+//! `last_probe` (packet times of the first and last probe judged: the scan's span). `dest_ip` is absent: a scan
 //! has many.
 //!
 //! # Severity
@@ -240,7 +241,9 @@ impl SipScan {
                     "sample_targets",
                     Value::List(judged.iter().take(SAMPLE_TARGETS).map(|t| Value::Ip(t.addr.ip())).collect()),
                 )
-                .evidence("window_secs", Value::U64(self.window.as_secs()));
+                .evidence("window_secs", Value::U64(self.window.as_secs()))
+                .evidence("first_probe", Value::Time(judged.iter().map(|t| t.at).min().unwrap_or(now)))
+                .evidence("last_probe", Value::Time(judged.iter().map(|t| t.at).max().unwrap_or(now)));
             cx.raise(alert);
             if let Some(s) = self.sources.get_mut(&src, now) {
                 s.reported = true;
