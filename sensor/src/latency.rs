@@ -30,12 +30,6 @@ impl Default for Latency {
     }
 }
 
-impl PartialEq for Latency {
-    fn eq(&self, o: &Self) -> bool {
-        self.count() == o.count() && self.max_us() == o.max_us()
-    }
-}
-
 impl Latency {
     /// Records one latency.
     pub fn record(&mut self, d: Duration) {
@@ -98,7 +92,7 @@ impl Latency {
 }
 
 /// The stages measured at the engine thread.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct EngineLatency {
     /// Capture to the engine handling an event.
     pub engine: Latency,

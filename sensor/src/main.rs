@@ -19,7 +19,7 @@ use callguard::capture::live::LiveSource;
 use callguard::capture::{self, PacketSource};
 use callguard::metrics::{self, Hub, Snapshot};
 use callguard::output::{eve, summary, syslog};
-use callguard::pipeline::{self, Options, QueueMode};
+use callguard::pipeline::{self, AlertSink, Options, QueueMode};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
 use callguard_rules::engine::Engine;
@@ -407,10 +407,20 @@ fn start_syslog(
     Ok(Some(s))
 }
 
-/// Stops the syslog sink (what is queued gets 5 s to go out) and says what could not be delivered.
-fn stop_syslog(s: Option<syslog::Syslog>, quiet: bool) {
-    let Some(s) = s else { return };
-    let st = s.close(Duration::from_secs(5));
+/// Runs `run` with the EVE writer as the sink, teed to the syslog sink when there is one; the syslog sink is
+/// then stopped (what is queued gets 5 s to go out) and what it could not deliver is said.
+fn with_sinks<R>(
+    eve: &mut eve::EveWriter<Box<dyn Write + Send>>,
+    syslog: Option<syslog::Syslog>,
+    quiet: bool,
+    run: impl FnOnce(&mut dyn AlertSink) -> R,
+) -> R {
+    let Some(syslog) = syslog else {
+        return run(eve);
+    };
+    let mut tee = syslog::Tee { inner: eve, syslog };
+    let r = run(&mut tee);
+    let st = tee.syslog.close(Duration::from_secs(5));
     if !quiet || st.dropped > 0 {
         say!(
             "callguard: syslog: {} sent, {} dropped, {} truncated, {} errors, {} reconnects",
@@ -421,6 +431,7 @@ fn stop_syslog(s: Option<syslog::Syslog>, quiet: bool) {
             st.reconnects
         );
     }
+    r
 }
 
 /// Starts the metrics endpoint when asked: the hub the pipeline publishes to and the server thread.
@@ -491,18 +502,9 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         control: None,
     };
     let sink = start_syslog(a.syslog, a.syslog_facility, hub.as_ref())?;
-    let report = match sink {
-        Some(syslog) => {
-            let mut tee = syslog::Tee {
-                inner: &mut out.writer,
-                syslog,
-            };
-            let r = pipeline::run_engine(sources, engine, &opts, &mut tee, &mut progress);
-            stop_syslog(Some(tee.syslog), a.quiet);
-            r
-        }
-        None => pipeline::run_engine(sources, engine, &opts, &mut out.writer, &mut progress),
-    };
+    let report = with_sinks(&mut out.writer, sink, a.quiet, |s| {
+        pipeline::run_engine(sources, engine, &opts, s, &mut progress)
+    });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -687,18 +689,9 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         );
     }
     let sink = start_syslog(a.syslog, a.syslog_facility, hub.as_ref())?;
-    let report = match sink {
-        Some(syslog) => {
-            let mut tee = syslog::Tee {
-                inner: &mut out.writer,
-                syslog,
-            };
-            let r = pipeline::run_live_engine(sources, engine, &opts, &mut tee, &stop);
-            stop_syslog(Some(tee.syslog), a.quiet);
-            r
-        }
-        None => pipeline::run_live_engine(sources, engine, &opts, &mut out.writer, &stop),
-    };
+    let report = with_sinks(&mut out.writer, sink, a.quiet, |s| {
+        pipeline::run_live_engine(sources, engine, &opts, s, &stop)
+    });
     done.store(true, Ordering::Relaxed);
     let _ = watcher.join();
     if let Some(h) = &hub {

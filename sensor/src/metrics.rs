@@ -238,31 +238,42 @@ impl Family {
 
     fn hist(name: &str, help: &str, h: &Hist) -> Family {
         let mut f = Family::new(name, help, MetricType::HISTOGRAM);
-        let mut ph = Histogram::default();
         let mut cum = 0u64;
+        let buckets = h.bounds.iter().zip(&h.counts).map(|(ub, n)| {
+            cum += n;
+            (*ub, cum)
+        });
+        f.add_hist(&[], buckets, h.count, h.sum);
+        f
+    }
+
+    /// Adds one histogram sample: `buckets` are (upper bound, cumulative count), increasing.
+    fn add_hist(
+        &mut self,
+        pairs: &[(&str, &str)],
+        buckets: impl Iterator<Item = (f64, u64)>,
+        count: u64,
+        sum: f64,
+    ) {
+        let mut h = Histogram::default();
         // The encoder writes the `+Inf` bucket itself (from the count); an infinite bound here would come out
         // as `le="inf"`.
-        let buckets = h
-            .bounds
-            .iter()
-            .zip(&h.counts)
-            .filter_map(|(ub, n)| {
-                cum += n;
-                ub.is_finite().then(|| {
+        h.set_bucket(
+            buckets
+                .filter(|(ub, _)| ub.is_finite())
+                .map(|(ub, n)| {
                     let mut b = Bucket::default();
-                    b.set_upper_bound(*ub);
-                    b.set_cumulative_count(cum);
+                    b.set_upper_bound(ub);
+                    b.set_cumulative_count(n);
                     b
                 })
-            })
-            .collect();
-        ph.set_bucket(buckets);
-        ph.set_sample_count(h.count);
-        ph.set_sample_sum(h.sum);
-        let mut m = Metric::default();
-        m.set_histogram(ph);
-        f.0.mut_metric().push(m);
-        f
+                .collect(),
+        );
+        h.set_sample_count(count);
+        h.set_sample_sum(sum);
+        let mut m = Metric::from_label(labels(pairs));
+        m.set_histogram(h);
+        self.0.mut_metric().push(m);
     }
 }
 
@@ -296,24 +307,8 @@ fn latency_family(s: &Snapshot) -> MetricFamily {
         ("alert", &s.latency.alert),
     ];
     for (stage, l) in stages {
-        let mut h = Histogram::default();
-        h.set_bucket(
-            LATENCY_BOUNDS
-                .iter()
-                .filter(|ub| ub.is_finite())
-                .map(|ub| {
-                    let mut b = Bucket::default();
-                    b.set_upper_bound(*ub);
-                    b.set_cumulative_count(l.count_le(*ub));
-                    b
-                })
-                .collect(),
-        );
-        h.set_sample_count(l.count());
-        h.set_sample_sum(l.sum_secs());
-        let mut m = Metric::from_label(labels(&[("stage", stage)]));
-        m.set_histogram(h);
-        f.0.mut_metric().push(m);
+        let buckets = LATENCY_BOUNDS.iter().map(|ub| (*ub, l.count_le(*ub)));
+        f.add_hist(&[("stage", stage)], buckets, l.count(), l.sum_secs());
     }
     f.0
 }

@@ -161,26 +161,7 @@ fn replay_into(
         .unwrap();
     // Wait for the sensor to announce itself (it has opened its sockets by then).
     std::thread::sleep(Duration::from_millis(700));
-    let replay = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns,
-            "tcpreplay",
-            "-q",
-            "-i",
-            &format!("{ns}a"),
-            "--pps",
-            &pps.to_string(),
-        ])
-        .arg(root().join("pcaps").join(capture))
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
+    replay_file(ns, &root().join("pcaps").join(capture), pps);
     // Let the last ring block retire (block timeout 100 ms) before stopping.
     std::thread::sleep(Duration::from_millis(500));
     assert!(
@@ -537,13 +518,7 @@ fn live_user_drops_to_nobody_once_the_capture_is_open_and_keeps_capturing() {
             let nnp = field_of(&status, "NoNewPrivs");
             assert!(nnp.iter().filter(|v| *v == "1").count() >= 4, "{nnp:?}");
             // The listener bound as root still answers.
-            let scrape = Command::new("ip")
-                .args(["netns", "exec", &ns.name, "curl", "-sf"])
-                .arg("http://127.0.0.1:9477/metrics")
-                .output()
-                .unwrap();
-            assert!(scrape.status.success(), "{scrape:?}");
-            assert!(String::from_utf8_lossy(&scrape.stdout).contains("callguard_"));
+            assert!(scrape(&ns.name).contains("callguard_"));
         },
     );
     // Main, capture and two workers at least.
@@ -690,7 +665,8 @@ fn split_pcap(bytes: &[u8], marker: &[u8], nth: usize) -> (Vec<u8>, Vec<u8>) {
     (head, tail)
 }
 
-fn replay_file(ns: &str, file: &Path) {
+/// Plays `file` into the namespace's veth `<ns>a` at `pps`.
+fn replay_file(ns: &str, file: &Path, pps: u32) {
     let out = Command::new("ip")
         .args([
             "netns",
@@ -701,7 +677,7 @@ fn replay_file(ns: &str, file: &Path) {
             "-i",
             &format!("{ns}a"),
         ])
-        .args(["--pps", "200"])
+        .args(["--pps", &pps.to_string()])
         .arg(file)
         .output()
         .unwrap();
@@ -759,7 +735,7 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    replay_file(&ns.name, &p1);
+    replay_file(&ns.name, &p1, 200);
     std::thread::sleep(Duration::from_millis(600));
     // Rotate, change the rules, SIGHUP.
     let rotated = dir.path().join("eve.json.1");
@@ -771,17 +747,10 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
     .unwrap();
     sh(&["kill", "-HUP", &child.id().to_string()]);
     std::thread::sleep(Duration::from_millis(600));
-    replay_file(&ns.name, &p2);
+    replay_file(&ns.name, &p2, 200);
     std::thread::sleep(Duration::from_millis(600));
     sh(&["kill", "-INT", &child.id().to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "callguard live did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_for(&mut child, Duration::from_secs(20));
     let mut err = String::new();
     use std::io::Read;
     child
@@ -818,14 +787,24 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
     assert_eq!(stats["event_type"], "stats");
 }
 
-/// `--metrics` while capturing live: Prometheus text from inside the namespace (fetched with Python's
-/// urllib there, since the listener is on the namespace's loopback), with the replayed capture's figures,
-/// `callguard_run_finished` 0 while it runs.
+/// `/metrics` of a sensor listening on 127.0.0.1:9477 inside namespace `ns` (whose loopback must be up).
+fn scrape(ns: &str) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "curl", "-sf"])
+        .arg("http://127.0.0.1:9477/metrics")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `--metrics` while capturing live: Prometheus text from inside the namespace (the listener is on its
+/// loopback), with the replayed capture's figures, `callguard_run_finished` 0 while it runs.
 #[test]
 fn live_metrics_show_the_traffic_while_capturing() {
     if !lab_or_skip(
         "live_metrics_show_the_traffic_while_capturing",
-        &["ip", "tcpreplay", "python3"],
+        &["ip", "tcpreplay", "curl"],
         false,
     ) {
         return;
@@ -833,41 +812,17 @@ fn live_metrics_show_the_traffic_while_capturing() {
     let ns = Netns::new("cgmet");
     // A new namespace's loopback is down.
     sh(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_callguard"),
-            "live",
-        ])
-        .args([
-            "-i",
-            &format!("{}b", ns.name),
-            "--quiet",
-            "--metrics",
-            "9477",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    replay_file(&ns.name, &root().join("pcaps/lab-calls.pcap"));
-    // A snapshot is published about once a second.
-    std::thread::sleep(Duration::from_millis(1500));
-    let fetch = Command::new("ip")
-        .args(["netns", "exec", &ns.name, "python3", "-c"])
-        .arg("import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9477/metrics').read().decode())")
-        .output()
-        .unwrap();
-    sh(&["kill", "-INT", &child.id().to_string()]);
-    let _ = child.wait();
-    let text = String::from_utf8_lossy(&fetch.stdout);
-    assert!(
-        fetch.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fetch.stderr)
+    let mut text = String::new();
+    replay_into(
+        &ns.name,
+        "lab-calls.pcap",
+        200,
+        &["--metrics", "9477"],
+        |_| {
+            // A snapshot is published about once a second.
+            std::thread::sleep(Duration::from_millis(1200));
+            text = scrape(&ns.name);
+        },
     );
     let value = |series: &str| -> f64 {
         text.lines()
