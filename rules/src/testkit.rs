@@ -28,6 +28,37 @@ impl Scenario {
         self.push(ts, payload)
     }
 
+    /// A digest exchange from `at_ms`, one millisecond apart: `request` from its source to its destination,
+    /// the destination's 401 challenge, the same request again with CSeq 2 and digest credentials for `user`
+    /// (qop=auth; with `nonce` when given), and the destination's `answer` to it. The request's Call-ID goes
+    /// on every message, its Contact (if any) on the requests and the answer (a registrar echoes the binding).
+    pub fn digest_exchange(
+        &mut self,
+        at_ms: u64,
+        request: Sip,
+        user: &str,
+        nonce: Option<&str>,
+        answer: u16,
+    ) -> &mut Self {
+        let m = request.seen();
+        let method = m.method.as_deref().unwrap_or("REGISTER").to_owned();
+        let reply = |status: u16, cseq: u32| {
+            Sip::response(status, &method, &m.dst.to_string(), &m.src.to_string())
+                .call(&m.call_id)
+                .cseq(cseq)
+        };
+        let mut again = Sip(m.clone()).cseq(2).digest(user, None, Some("auth"));
+        if let Some(n) = nonce {
+            again = again.nonce(n);
+        }
+        self.at_ms(at_ms, Sip(m.clone()).payload());
+        let mut last = reply(answer, 2);
+        last.0.contact_addr = m.contact_addr;
+        self.at_ms(at_ms + 1, reply(401, 1).payload());
+        self.at_ms(at_ms + 2, again.payload());
+        self.at_ms(at_ms + 3, last.payload())
+    }
+
     /// The base time of [`Scenario::at_ms`], in nanoseconds since the epoch.
     pub const BASE_NANOS: u64 = 1_768_471_200 * 1_000_000_000;
 

@@ -174,10 +174,7 @@ mod tests {
     const ATTACKER: &str = "10.77.0.66:5063";
 
     fn guess(s: &mut Scenario, at: u64, src: &str, call: &str, method: &str, answer: u16) {
-        s.at_ms(at, Sip::request(method, src, PBX).call(call).payload());
-        s.at_ms(at + 1, Sip::response(401, method, PBX, src).call(call).payload());
-        s.at_ms(at + 2, Sip::request(method, src, PBX).call(call).cseq(2).digest("1001", None, Some("auth")).payload());
-        s.at_ms(at + 3, Sip::response(answer, method, PBX, src).call(call).cseq(2).payload());
+        s.digest_exchange(at, Sip::request(method, src, PBX).call(call), "1001", None, answer);
     }
 
     #[test]

@@ -312,12 +312,8 @@ mod tests {
 
     /// One registration: REGISTER, 401, REGISTER with credentials (Contact `contact`), `answer`.
     fn register(s: &mut Scenario, at: u64, src: &str, contact: &str, user: &str, answer: u16) {
-        let call = format!("r{at}");
-        s.at_ms(at, Sip::request("REGISTER", src, PBX).call(&call).contact(contact).payload());
-        s.at_ms(at + 1, Sip::response(401, "REGISTER", PBX, src).call(&call).payload());
-        let with_credentials = Sip::request("REGISTER", src, PBX).call(&call).cseq(2).contact(contact);
-        s.at_ms(at + 2, with_credentials.digest(user, None, Some("auth")).payload());
-        s.at_ms(at + 3, Sip::response(answer, "REGISTER", PBX, src).call(&call).cseq(2).contact(contact).payload());
+        let request = Sip::request("REGISTER", src, PBX).call(&format!("r{at}")).contact(contact);
+        s.digest_exchange(at, request, user, None, answer);
     }
 
     fn run(s: &Scenario, cfg: &Config) -> Vec<Alert> {

@@ -461,11 +461,7 @@ mod tests {
 
     /// One svcrack guess: REGISTER, 401, REGISTER with credentials, `answer`.
     fn guess(s: &mut Scenario, at: u64, src: &str, call: &str, user: &str, answer: u16) {
-        s.at_ms(at, Sip::request("REGISTER", src, PBX).call(call).payload());
-        s.at_ms(at + 1, Sip::response(401, "REGISTER", PBX, src).call(call).payload());
-        let with_credentials = Sip::request("REGISTER", src, PBX).call(call).cseq(2);
-        s.at_ms(at + 2, with_credentials.digest(user, None, Some("auth")).payload());
-        s.at_ms(at + 3, Sip::response(answer, "REGISTER", PBX, src).call(call).cseq(2).payload());
+        s.digest_exchange(at, Sip::request("REGISTER", src, PBX).call(call), user, None, answer);
     }
 
     #[test]
@@ -510,11 +506,7 @@ mod tests {
 
     /// A guess whose credentials answer `nonce`.
     fn guess_with_nonce(s: &mut Scenario, at: u64, src: &str, call: &str, nonce: &str) {
-        s.at_ms(at, Sip::request("REGISTER", src, PBX).call(call).payload());
-        s.at_ms(at + 1, Sip::response(401, "REGISTER", PBX, src).call(call).payload());
-        let with_credentials = Sip::request("REGISTER", src, PBX).call(call).cseq(2);
-        s.at_ms(at + 2, with_credentials.digest("1001", None, Some("auth")).nonce(nonce).payload());
-        s.at_ms(at + 3, Sip::response(403, "REGISTER", PBX, src).call(call).cseq(2).payload());
+        s.digest_exchange(at, Sip::request("REGISTER", src, PBX).call(call), "1001", Some(nonce), 403);
     }
 
     #[test]
