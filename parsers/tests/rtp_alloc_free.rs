@@ -3,7 +3,6 @@
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 
 use std::io::Write;
-use std::sync::atomic::Ordering;
 
 use callguard_parsers::rtp::rtcp::{self, Compound, Packet as RtcpPacket};
 use callguard_parsers::rtp::{self, Packet, probe as media_probe};
@@ -15,7 +14,7 @@ use callguard_parsers::stun::{self, Message};
 )]
 mod common;
 
-use common::ALLOCS;
+use common::allocs;
 
 const RTP: [&[u8]; 2] = [
     include_bytes!("vectors/rtp/csrc_one_byte_ext_padding.bin"),
@@ -104,10 +103,10 @@ fn walk_all() -> u64 {
 fn parsing_and_walking_every_item_allocates_nothing() {
     // Warm up anything lazily initialised (stdout locks, the sink).
     let expected = walk_all();
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocs();
     for _ in 0..100 {
         assert_eq!(walk_all(), expected);
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = allocs();
     assert_eq!(after - before, 0, "allocations while parsing");
 }

@@ -3,7 +3,6 @@
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 
 use std::fmt::{self, Write as _};
-use std::sync::atomic::Ordering;
 
 use callguard_parsers::sdp::Session;
 
@@ -13,7 +12,7 @@ use callguard_parsers::sdp::Session;
 )]
 mod common;
 
-use common::ALLOCS;
+use common::allocs;
 
 /// A `fmt::Write` that keeps nothing, so `Display` and `Debug` run without a `String`.
 struct Sink(usize);
@@ -91,13 +90,13 @@ fn parsing_and_walking_the_vectors_allocates_nothing() {
     for v in VECTORS {
         walked += walk(v, &mut sink);
     }
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocs();
     for _ in 0..10 {
         for v in VECTORS {
             walk(v, &mut sink);
         }
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = allocs();
     assert_eq!(after - before, 0, "allocations while parsing SDP");
     assert!(
         walked > 200 && sink.0 > 10_000,

@@ -2,8 +2,6 @@
 //! in place, performs no heap allocation. A counting global allocator proves it.
 #![cfg(test)] // clippy.toml lets tests unwrap; this makes the helpers count as test code too.
 
-use std::sync::atomic::Ordering;
-
 use callguard_parsers::ws::{self, Frame, Handshake};
 
 #[expect(
@@ -12,7 +10,7 @@ use callguard_parsers::ws::{self, Frame, Handshake};
 )]
 mod common;
 
-use common::ALLOCS;
+use common::allocs;
 
 const FRAMES: [&[u8]; 7] = [
     include_bytes!("vectors/rfc6455/text_unmasked.bin"),
@@ -31,7 +29,7 @@ const HANDSHAKES: [&[u8]; 2] = [
 #[test]
 fn parsing_frames_and_handshakes_and_unmasking_in_place_do_not_allocate() {
     let mut buf = [0u8; 512];
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocs();
     let mut sum = 0usize;
     for _ in 0..3 {
         for b in FRAMES {
@@ -48,7 +46,7 @@ fn parsing_frames_and_handshakes_and_unmasking_in_place_do_not_allocate() {
             sum += h.len + usize::from(h.is_sip_upgrade()) + usize::from(ws::probe(b));
         }
     }
-    let after = ALLOCS.load(Ordering::Relaxed);
+    let after = allocs();
     assert!(sum > 0);
     assert_eq!(after - before, 0, "allocations while parsing");
 }
