@@ -10,6 +10,7 @@
 //! absent = [3003]     # (top level) sids that must not fire
 //! [[alert]]           # each must match at least one alert
 //! sid = 2004
+//! severity = 1        # required: 1 High, 2 Medium, 3 Low
 //! src_ip = "10.0.2.66"
 //! evidence = { claimed_ip = "10.0.2.5" }
 //! [stats]             # exact values at dotted paths of the final stats event
@@ -100,6 +101,8 @@ struct Pending {
 #[serde(deny_unknown_fields)]
 struct AlertExpect {
     sid: u32,
+    /// Required, so a severity that changes (a variant of a detector raising High where it raised Medium) fails.
+    severity: u8,
     src_ip: Option<String>,
     dest_ip: Option<String>,
     dest_port: Option<u16>,
@@ -156,6 +159,7 @@ fn at<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
 fn matches(alert: &Value, e: &AlertExpect) -> bool {
     let s = |k: &str| alert.get(k).and_then(Value::as_str).map(str::to_owned);
     at(alert, "alert.signature_id").and_then(Value::as_u64) == Some(u64::from(e.sid))
+        && at(alert, "alert.severity").and_then(Value::as_u64) == Some(u64::from(e.severity))
         && e.src_ip
             .as_ref()
             .is_none_or(|ip| s("src_ip").as_ref() == Some(ip))
