@@ -54,7 +54,7 @@ pub use scenario::arp_benign::arp_benign;
 pub use scenario::arp_spoof::arp_spoof;
 pub use scenario::bench::{Bench, bench};
 pub use scenario::bruteforce_distributed::bruteforce_distributed;
-pub use scenario::busy_trunk::busy_trunk;
+pub use scenario::busy_trunk::{busy_trunk, busy_trunk_with_peak};
 pub use scenario::calls_udp::calls_udp;
 pub use scenario::demo::demo;
 pub use scenario::flood_distributed::flood_distributed;

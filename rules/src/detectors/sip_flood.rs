@@ -13,6 +13,25 @@
 //!   alert, `phase = "ended"`, with the total requests, the duration and the peak rate. An episode still
 //!   running at the end of input has no follow-up.
 //!
+//! **Calls that ring are a trunk, not a flood.** An INVITE flood is answered 404, 403, 486, 503 or not at all;
+//! a carrier trunk or SBC peer at its busy hour sends as many INVITEs a second, and most of its calls ring or
+//! are answered; its BYEs, CANCELs and PRACKs follow its calls one for one and are answered 200, where a flood
+//! of them (random dialogs) is answered 481. So for INVITE and the other methods, each view also counts the
+//! transactions that were *served*: an INVITE answered 180-189 or 2xx, another method answered 2xx (once per
+//! transaction, matched on the top Via branch; 100 Trying says nothing, and a 401/407 challenge is not
+//! service). The share is taken over *settled* requests, those at least [`SETTLE_SECS`] old, so that calls
+//! still waiting for their ringing (the post-dial delay through a carrier is a few seconds) do not count as
+//! unanswered; both counts are halved every [`SHARE_HALF_LIFE_SECS`] seconds (recent, not lifetime). While a
+//! key has no settled request yet, its young ones give the share. Where the share is at least
+//! `served_share`, the key is judged against `min_rate_served` instead of its view's threshold. REGISTER and
+//! OPTIONS are always judged by volume: a flood of them is answered 200 as readily as honest traffic.
+//!
+//! A trunk that goes from silence straight to a busy hour (or a sensor started during one) whose calls take
+//! over a second to ring raises one short episode, started before any ringing is seen and ended once its
+//! calls settle. What the served share misses: a flood of calls that really ring (a phone answering 180 to
+//! each), or of MESSAGE/NOTIFY requests the target accepts, between `min_rate` and `min_rate_served` per
+//! second. Set `served_share` above 1 to turn it off.
+//!
 //! A retransmission (a request from the same source, of the same method class, with the top Via branch of
 //! a request seen in the last [`TRANSACTION_SECS`]) is the same request again, not a new one, and is not
 //! counted: a client retransmitting into a lossy path is not flooding.
@@ -26,7 +45,8 @@
 //! `scope` (`source` or `target`), `method` (`INVITE`, `REGISTER`, `OPTIONS` or `other`), `phase`
 //! (`started` or `ended`), `rate` (mean requests per second over the flooding run, or the whole episode),
 //! `peak_rate`, `requests` and `duration_secs` (the run that started it: `min_secs`; or the episode, from
-//! its first to its last flooding second). `src_ip` is the source (for a target episode: the source that sent
+//! its first to its last flooding second); for INVITE and other methods, `served_share`, the recent share of
+//! the key's requests that were served (0 for an unanswered or rejected flood). `src_ip` is the source (for a target episode: the source that sent
 //! over half of the requests, if one did), `dest_ip` the target (for a source episode: the last one it sent
 //! to).
 //!
@@ -46,9 +66,9 @@
 //! # False positives and tuning
 //! A registrar after an outage sees every phone re-register at once (a REGISTER storm from many sources to
 //! one target): raise `min_rate_target`. Load generators (sipp) in test networks are floods by design. A
-//! carrier trunk or SBC peer whose busy hour is above `min_rate` call attempts per second (the generated
-//! busy-trunk capture peaks at 40/s and stays quiet; the same trunk at 60/s is an episode): list it in
-//! `allow_sources`, whose requests are not counted in either view.
+//! carrier trunk or SBC peer whose calls ring is judged against `min_rate_served` (lab-busy-trunk-peak: sipp
+//! at 150 calls/s through kamailio stays quiet); one whose busy hour is above that, or whose calls mostly
+//! fail, can be listed in `allow_sources`, whose requests are not counted in either view.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -75,6 +95,17 @@ pub const META: Meta = Meta {
 /// transaction timeout (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F).
 pub const TRANSACTION_SECS: u64 = 32;
 
+/// Half-life of the counts behind the share of INVITEs that ring, seconds of packet time.
+pub const SHARE_HALF_LIFE_SECS: u64 = 8;
+
+/// Age at which an INVITE counts in the share of INVITEs that ring, seconds: longer than a usual post-dial
+/// delay.
+pub const SETTLE_SECS: u64 = 4;
+
+/// [`SETTLE_SECS`] as an array length.
+const YOUNG_SLOTS: usize = 4;
+const _: () = assert!(YOUNG_SLOTS as u64 == SETTLE_SECS);
+
 /// Settings, `[detectors.sip-flood]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -99,6 +130,12 @@ pub struct Config {
     pub idle_secs: u64,
     /// Cap on recent transactions remembered to recognise retransmissions.
     pub max_transactions: usize,
+    /// Requests per second of INVITE or of the other methods (from one source or to one target) that count
+    /// as flooding where at least `served_share` of the key's recent requests were served (an INVITE rang or
+    /// was answered, another method answered 2xx): a trunk, not a flood.
+    pub min_rate_served: u64,
+    /// Share (0 to 1) of recent served requests from which `min_rate_served` applies; above 1: never.
+    pub served_share: f64,
     /// Sources whose requests are not counted at all (CIDR prefixes): trusted carrier trunks, SBCs and
     /// proxies whose normal peak is above `min_rate`.
     pub allow_sources: Vec<Network>,
@@ -117,6 +154,8 @@ impl Default for Config {
             max_targets: 16_384,
             idle_secs: 120,
             max_transactions: 32_768,
+            min_rate_served: 300,
+            served_share: 0.7,
             allow_sources: Vec::new(),
         }
     }
@@ -141,6 +180,21 @@ impl Class {
             "ACK" => return None,
             _ => Class::Other,
         })
+    }
+
+    /// Whether `status` to a request of this class means the request was served (see the module docs);
+    /// never for REGISTER and OPTIONS, which are judged by volume alone.
+    fn served_by(self, status: u16) -> bool {
+        match self {
+            Class::Invite => matches!(status, 180..=189 | 200..=299),
+            Class::Other => matches!(status, 200..=299),
+            Class::Register | Class::Options => false,
+        }
+    }
+
+    /// Whether a request of this class can be served at all (INVITE and the other methods).
+    fn servable(self) -> bool {
+        matches!(self, Class::Invite | Class::Other)
     }
 
     fn name(self) -> &'static str {
@@ -194,6 +248,8 @@ struct Counter {
     /// check that the candidate really holds the majority.
     from_candidate: u64,
     requests: u64,
+    /// The share of requests served (INVITE and other methods).
+    ringing: Ringing,
 }
 
 impl Counter {
@@ -210,6 +266,7 @@ impl Counter {
             votes: 0,
             from_candidate: 0,
             requests: 0,
+            ringing: Ringing::new(sec),
         }
     }
 
@@ -225,6 +282,7 @@ impl Counter {
         } else if older.0 == sec {
             older.1 += 1;
         }
+        self.ringing.request(sec);
     }
 
     /// Requests counted in second `sec`.
@@ -253,6 +311,78 @@ impl Counter {
     }
 }
 
+/// Requests and how many of them were served, for the share of calls that ring: the latest
+/// [`SETTLE_SECS`] seconds apart (young, still waiting for their answers), older ones summed and halved every
+/// [`SHARE_HALF_LIFE_SECS`].
+#[derive(Debug, Clone)]
+struct Ringing {
+    /// Per second of the young ones, in the slot `second % SETTLE_SECS`: (second, requests, served).
+    young: [(u64, u64, u64); YOUNG_SLOTS],
+    requests: u64,
+    served: u64,
+    /// The second of the last halving.
+    halved: u64,
+}
+
+impl Ringing {
+    fn new(sec: u64) -> Self {
+        Self { young: [(0, 0, 0); YOUNG_SLOTS], requests: 0, served: 0, halved: sec }
+    }
+
+    /// Moves the seconds at least [`SETTLE_SECS`] old before `sec` into the settled sums, halving these first.
+    fn settle(&mut self, sec: u64) {
+        let halvings = sec.saturating_sub(self.halved) / SHARE_HALF_LIFE_SECS;
+        if halvings > 0 {
+            let n = u32::try_from(halvings.min(63)).unwrap_or(63);
+            self.requests >>= n;
+            self.served >>= n;
+            self.halved += halvings * SHARE_HALF_LIFE_SECS;
+        }
+        for slot in &mut self.young {
+            if slot.1 > 0 && slot.0 + SETTLE_SECS <= sec {
+                self.requests += slot.1;
+                self.served += slot.2;
+                *slot = (slot.0, 0, 0);
+            }
+        }
+    }
+
+    /// The slot of second `sec`.
+    fn slot(&mut self, sec: u64) -> Option<&mut (u64, u64, u64)> {
+        let i = usize::try_from(sec % SETTLE_SECS).ok()?;
+        self.young.get_mut(i)
+    }
+
+    /// A request in second `sec`.
+    fn request(&mut self, sec: u64) {
+        self.settle(sec);
+        if let Some(slot) = self.slot(sec) {
+            if slot.0 != sec {
+                *slot = (sec, 0, 0);
+            }
+            slot.1 += 1;
+        }
+    }
+
+    /// The request of second `asked` was served.
+    fn served(&mut self, asked: u64) {
+        match self.slot(asked) {
+            Some(slot) if slot.0 == asked && slot.1 > 0 => slot.2 += 1,
+            _ => self.served += 1,
+        }
+    }
+
+    /// The share of settled requests that rang or were answered; while none is settled, of the young ones.
+    fn share(&self) -> f64 {
+        let (requests, served) = if self.requests > 0 {
+            (self.requests, self.served)
+        } else {
+            self.young.iter().fold((0, 0), |(r, s), y| (r + y.1, s + y.2))
+        };
+        if requests == 0 { 0.0 } else { served.min(requests) as f64 / requests as f64 }
+    }
+}
+
 /// What judging a second changed.
 #[derive(Debug)]
 enum Change {
@@ -273,8 +403,9 @@ pub struct SipFlood {
     cfg: Config,
     sources: BoundedMap<(IpAddr, Class), Counter>,
     targets: BoundedMap<(IpAddr, Class), Counter>,
-    /// Recent transactions: (source, top Via branch, method class).
-    transactions: BoundedMap<(IpAddr, Box<str>, Class), ()>,
+    /// Recent transactions: (source, top Via branch, method class), and whether an answer that rang or
+    /// answered the call (18x/2xx) has been counted for it.
+    transactions: BoundedMap<(IpAddr, Box<str>, Class), bool>,
 }
 
 impl SipFlood {
@@ -296,7 +427,12 @@ impl SipFlood {
     }
 
     /// Judges every second of `c` before `now`'s.
-    fn judge(c: &mut Counter, now: PacketTime, min_rate: u64, cfg: &Config) -> Vec<Change> {
+    fn judge(c: &mut Counter, now: PacketTime, class: Class, min_rate: u64, cfg: &Config) -> Vec<Change> {
+        let min_rate = if class.servable() && c.ringing.share() >= cfg.served_share {
+            min_rate.max(cfg.min_rate_served)
+        } else {
+            min_rate
+        };
         let mut out = Vec::new();
         let cur = now.secs();
         let mut s = c.judged + 1;
@@ -391,6 +527,34 @@ impl SipFlood {
     }
 }
 
+impl SipFlood {
+    /// A response that serves its request (an INVITE's 18x or 2xx, another method's 2xx) credits the
+    /// transaction's source and target, once per transaction.
+    fn on_response(&mut self, m: &crate::event::SipSeen, status: u16, now: PacketTime) {
+        let Some(class) = Class::of(&m.cseq_method).filter(|c| c.served_by(status)) else {
+            return;
+        };
+        let Some(branch) = &m.branch else { return };
+        // The response goes back to the request's source, from its target.
+        let (source, target) = (m.dst.ip(), m.src.ip());
+        let key = (source, branch.clone(), class);
+        // When the INVITE was sent (the table's last-seen time: retransmissions do not refresh it).
+        let Some(asked) = self.transactions.last_seen(&key).map(PacketTime::secs) else {
+            return;
+        };
+        match self.transactions.get_mut(&key, now) {
+            Some(served) if !*served => *served = true,
+            _ => return,
+        }
+        if let Some(c) = self.sources.get_mut(&(source, class), now) {
+            c.ringing.served(asked);
+        }
+        if let Some(c) = self.targets.get_mut(&(target, class), now) {
+            c.ringing.served(asked);
+        }
+    }
+}
+
 impl Detector for SipFlood {
     fn meta(&self) -> &'static Meta {
         &META
@@ -402,6 +566,10 @@ impl Detector for SipFlood {
 
     fn on_event(&mut self, ev: &Event, cx: &mut Context<'_>) {
         let Payload::Sip(m) = &ev.payload else { return };
+        if let Some(status) = m.status {
+            self.on_response(m, status, cx.now());
+            return;
+        }
         let Some(class) = m.method.as_deref().and_then(Class::of) else {
             return;
         };
@@ -418,7 +586,7 @@ impl Detector for SipFlood {
             if fresh {
                 return;
             }
-            self.transactions.insert(key, (), now);
+            self.transactions.insert(key, false, now);
         }
         let peer = (m.dst.ip(), m.src.port(), m.dst.port(), m.transport);
         let c = self
@@ -447,7 +615,7 @@ impl Detector for SipFlood {
             };
             let mut changes = Vec::new();
             for (key, c) in table.iter_mut() {
-                for ch in Self::judge(c, now, min_rate, &cfg) {
+                for ch in Self::judge(c, now, key.1, min_rate, &cfg) {
                     changes.push((*key, ch));
                 }
             }
@@ -479,27 +647,31 @@ impl Detector for SipFlood {
                         } else {
                             Severity::Medium
                         };
-                        raised.push(
-                            Self::alert(scope, key, c, start_sec, "started", now)
-                                .severity(severity)
-                                .evidence("rate", Value::F64(total as f64 / secs as f64))
-                                .evidence("peak_rate", Value::U64(peak))
-                                .evidence("requests", Value::U64(total))
-                                .evidence("duration_secs", Value::U64(secs)),
-                        );
+                        let mut a = Self::alert(scope, key, c, start_sec, "started", now)
+                            .severity(severity)
+                            .evidence("rate", Value::F64(total as f64 / secs as f64))
+                            .evidence("peak_rate", Value::U64(peak))
+                            .evidence("requests", Value::U64(total))
+                            .evidence("duration_secs", Value::U64(secs));
+                        if key.1.servable() {
+                            a = a.evidence("served_share", Value::F64(share(c)));
+                        }
+                        raised.push(a);
                     }
                     Change::Ended(ep, end_sec) => {
                         if ep.covered {
                             continue;
                         }
                         let secs = end_sec.saturating_sub(ep.start_sec).max(1);
-                        raised.push(
-                            Self::alert(scope, key, c, ep.start_sec, "ended", now)
-                                .evidence("rate", Value::F64(ep.total as f64 / secs as f64))
-                                .evidence("peak_rate", Value::U64(ep.peak))
-                                .evidence("requests", Value::U64(ep.total))
-                                .evidence("duration_secs", Value::U64(secs)),
-                        );
+                        let mut a = Self::alert(scope, key, c, ep.start_sec, "ended", now)
+                            .evidence("rate", Value::F64(ep.total as f64 / secs as f64))
+                            .evidence("peak_rate", Value::U64(ep.peak))
+                            .evidence("requests", Value::U64(ep.total))
+                            .evidence("duration_secs", Value::U64(secs));
+                        if key.1.servable() {
+                            a = a.evidence("served_share", Value::F64(share(c)));
+                        }
+                        raised.push(a);
                     }
                 }
             }
@@ -519,6 +691,11 @@ impl Detector for SipFlood {
             ("transactions", self.transactions.stats()),
         ]
     }
+}
+
+/// A share for the evidence: two decimals, so that the output reads well and does not depend on rounding noise.
+fn share(c: &Counter) -> f64 {
+    (c.ringing.share() * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
@@ -541,6 +718,123 @@ mod tests {
             Some(Value::Str(s)) => Some(s.clone()),
             _ => None,
         }
+    }
+
+    /// A trunk's INVITEs: `rate` a second for `secs` seconds from `at_s`, each with its own branch, each
+    /// answered with `answers` (status, delay in ms) by the PBX.
+    fn trunk(s: &mut Scenario, src: &str, at_s: u64, secs: u64, rate: u64, answers: &[(u16, u64)]) {
+        for i in 0..secs * rate {
+            let ms = at_s * 1000 + i * 1000 / rate;
+            let (call, branch) = (format!("t{at_s}-{i}"), format!("z9hG4bKt{at_s}-{i}"));
+            s.at_ms(ms, Sip::request("INVITE", src, PBX).call(&call).branch(&branch).payload());
+            for &(status, delay) in answers {
+                let r = Sip::response(status, "INVITE", PBX, src).call(&call).branch(&branch);
+                s.at_ms(ms + delay, r.payload());
+            }
+        }
+    }
+
+    #[test]
+    fn a_trunk_whose_calls_ring_is_judged_against_min_rate_served() {
+        const CARRIER: &str = "192.0.2.10:5060";
+        let end = |s: &mut Scenario| {
+            s.at_ms(300_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        };
+        // 120 calls a second for 10 s, every one ringing 150 ms after its INVITE: a busy trunk, quiet.
+        let mut s = Scenario::new();
+        trunk(&mut s, CARRIER, 1, 10, 120, &[(100, 5), (180, 150), (200, 4_000)]);
+        end(&mut s);
+        assert!(s.run(SipFlood::new(&Config::default())).is_empty());
+        // Ringing 3 s after the INVITE (post-dial delay through a carrier) still makes it a trunk once the
+        // ringing has been seen: here the trunk ramps up from 30/s to 120/s over 20 s, as a busy hour does.
+        let mut s = Scenario::new();
+        for sec in 0..40 {
+            let rate = 30 + 90 * sec.min(20) / 20;
+            trunk(&mut s, CARRIER, 1 + sec, 1, rate, &[(100, 5), (183, 3_000)]);
+        }
+        end(&mut s);
+        assert!(s.run(SipFlood::new(&Config::default())).is_empty());
+        // Straight from silence to 120/s with that delay (or the sensor starting during the busy hour): the
+        // first seconds have no ringing yet, an episode starts, and ends once the calls ring.
+        let mut s = Scenario::new();
+        trunk(&mut s, CARRIER, 1, 20, 120, &[(100, 5), (183, 3_000)]);
+        end(&mut s);
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        let phases: Vec<_> = alerts.iter().filter_map(|a| text(a, "phase")).collect();
+        assert_eq!(phases, ["started", "ended"], "{alerts:#?}");
+        let Some(Value::U64(secs)) = alerts[1].evidence.get("duration_secs") else {
+            panic!("{alerts:#?}")
+        };
+        assert!(*secs < 8, "{alerts:#?}");
+        // The same rate answered 100 and then 404, 100 alone, 407 challenges or nothing at all: a flood.
+        for answers in [&[(100, 5), (404, 20)][..], &[(100, 5)], &[(407, 5)], &[]] {
+            let mut s = Scenario::new();
+            trunk(&mut s, CARRIER, 1, 10, 120, answers);
+            end(&mut s);
+            let alerts = s.run(SipFlood::new(&Config::default()));
+            assert_eq!(alerts.len(), 2, "{answers:?}: {alerts:#?}");
+            assert_eq!(alerts[0].evidence.get("served_share"), Some(&Value::F64(0.0)));
+        }
+        // Ringing calls above `min_rate_served`: a flood even so, and the evidence says they rang.
+        let mut s = Scenario::new();
+        trunk(&mut s, CARRIER, 1, 10, 400, &[(180, 50)]);
+        end(&mut s);
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        let Some(Value::F64(share)) = alerts[0].evidence.get("served_share") else {
+            panic!("{alerts:#?}")
+        };
+        assert!(*share > 0.9, "{share}");
+        // Turned off (`served_share` above 1): the ringing trunk at 120/s is a flood again.
+        let mut s = Scenario::new();
+        trunk(&mut s, CARRIER, 1, 10, 120, &[(180, 150)]);
+        end(&mut s);
+        let cfg = Config { served_share: 1.5, ..Config::default() };
+        assert_eq!(s.run(SipFlood::new(&cfg)).len(), 2);
+    }
+
+    #[test]
+    fn a_flood_from_a_trunk_that_rang_is_seen_within_seconds() {
+        // 30 s of a ringing trunk at 120/s, then the same address floods 250 INVITEs a second that are all
+        // refused (a spoofed carrier address, or a compromised peer): the trunk's good name fades.
+        let mut s = Scenario::new();
+        trunk(&mut s, "192.0.2.10:5060", 1, 30, 120, &[(100, 5), (180, 100)]);
+        trunk(&mut s, "192.0.2.10:5060", 31, 20, 250, &[(100, 5), (403, 10)]);
+        s.at_ms(300_000, Sip::request("OPTIONS", "10.0.0.11:5060", PBX).payload());
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        // The flood began 31 s in; its INVITEs settle after 4 s, and the share falls under 0.7 within a few
+        // seconds more.
+        let started = alerts[0].ts.since(PacketTime::from_nanos(Scenario::BASE_NANOS)).as_secs();
+        assert!((34..=45).contains(&started), "{started} {alerts:#?}");
+        let Some(Value::F64(share)) = alerts[0].evidence.get("served_share") else {
+            panic!("{alerts:#?}")
+        };
+        assert!(*share < 0.7, "{share}");
+    }
+
+    #[test]
+    fn a_call_counts_as_served_once_whatever_it_is_answered() {
+        // 100 calls a second, each answered 180, 183, 200 and a retransmitted 200: if each answer counted,
+        // the share would pass the threshold with a quarter of the calls ringing.
+        let mut s = Scenario::new();
+        for i in 0..10 * 100u64 {
+            let ms = 1000 + i * 10;
+            let (call, branch) = (format!("t{i}"), format!("z9hG4bKt{i}"));
+            s.at_ms(ms, Sip::request("INVITE", "192.0.2.10:5060", PBX).call(&call).branch(&branch).payload());
+            if i % 4 == 0 {
+                for (status, delay) in [(180, 50), (183, 60), (200, 70), (200, 570)] {
+                    let r = Sip::response(status, "INVITE", PBX, "192.0.2.10:5060").call(&call).branch(&branch);
+                    s.at_ms(ms + delay, r.payload());
+                }
+            }
+        }
+        let alerts = s.run(SipFlood::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let Some(Value::F64(share)) = alerts[0].evidence.get("served_share") else {
+            panic!("{alerts:#?}")
+        };
+        assert!((0.2..=0.3).contains(share), "{share}");
     }
 
     #[test]

@@ -6,13 +6,17 @@
 # 200) and loses 2 % of what it sends and receives (-lost 2), so real retransmissions show. Meanwhile ph1 also
 # registers as 1001 (digest: 401, then 200) six times, each time from a new source port (5081..5086: the NAT
 # rebinding of a peer). No attack.
+# The same trunk at its busy hour: NAME=busy-trunk-peak CALLS=750 RATE=150 (lab-busy-trunk-peak: 150 calls a second
+# from one address, three times sip-flood's min_rate; its calls ring, so it is judged against min_rate_served).
 set -euo pipefail
 # shellcheck source=../lab.sh
 . "$(dirname "$0")/../lab.sh"
 trap lab_down EXIT
-NAME=busy-trunk
-CALLS=600
-RATE=30
+NAME=${NAME:-busy-trunk}
+CALLS=${CALLS:-600}
+RATE=${RATE:-30}
+# sipp's limit on calls in progress: a second of calls and their setup, with room
+LIMIT=$((RATE * 3 > 100 ? RATE * 3 : 100))
 
 lab_up
 cfg="$LAB_TMP/kamailio-trunk.cfg"
@@ -57,7 +61,7 @@ sleep 0.5
 ) &
 REG=$!
 lab_sipp ph1 -sf "$S/uac-trunk.xml" 10.77.0.1:5060 -i 10.77.0.11 -p 5070 -mi 10.77.0.11 -mp 16000 \
-	-inf "$inf" -d 1000 -r "$RATE" -rp 1000 -l 100 -m "$CALLS" -timeout 120s || true
+	-inf "$inf" -d 1000 -r "$RATE" -rp 1000 -l "$LIMIT" -m "$CALLS" -timeout 120s || true
 wait "$REG"
 lab_wait "$UAS" 20
 lab_record_stop

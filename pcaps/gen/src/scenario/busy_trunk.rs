@@ -98,8 +98,13 @@ const PBX_AGENT: &str = "Asterisk PBX 20.5.2";
 
 /// The carrier's call attempts in second `s` of the capture.
 pub fn carrier_rate(s: u64) -> u64 {
+    carrier_rate_with_peak(s, CARRIER_PEAK_RATE)
+}
+
+/// The carrier's call attempts in second `s` of a capture whose peak is `peak` (at least 6) per second.
+pub fn carrier_rate_with_peak(s: u64, peak: u64) -> u64 {
     const BASE: u64 = 6;
-    let peak = CARRIER_PEAK_RATE;
+    let peak = peak.max(BASE);
     match s {
         0..15 => BASE,
         15..35 => BASE + (peak - BASE) * (s - 15) / 20,
@@ -617,6 +622,12 @@ fn options(
 
 /// The whole capture, sorted by time.
 pub fn busy_trunk(seed: u64) -> Vec<Frame> {
+    busy_trunk_with_peak(seed, CARRIER_PEAK_RATE)
+}
+
+/// The same capture with the carrier peaking at `peak` call attempts per second instead of
+/// [`CARRIER_PEAK_RATE`] (a busier trunk, for the tests of `sip-flood`'s trunk judgement; not shipped).
+pub fn busy_trunk_with_peak(seed: u64, peak: u64) -> Vec<Frame> {
     let mut rng = Rng::new(seed ^ 0xb059_7a0c);
     let mut out = Out {
         frames: Vec::new(),
@@ -653,7 +664,7 @@ pub fn busy_trunk(seed: u64) -> Vec<Frame> {
     // Carrier calls.
     let mut cr = rng.fork(2);
     for s in 0..DURATION_SECS {
-        for _ in 0..carrier_rate(s) {
+        for _ in 0..carrier_rate_with_peak(s, peak) {
             let start = START_NANOS + s * SEC + 1 + cr.below(SEC - 1);
             let mut c = cr.fork(s);
             carrier_call(&mut out, start, &mut c);
