@@ -170,6 +170,10 @@ pub struct SipSeen {
     /// The branch parameter of the top Via: the transaction, which a retransmission repeats (RFC 3261
     /// §17.1.1.3, §17.2.3).
     pub branch: Option<Box<str>>,
+    /// The parser's anomalies: departures from the grammar it tolerated (`folded`, `bad-cseq`,
+    /// `content-length-mismatch`, ...), as static kebab-case names in bit order; empty (and not allocated)
+    /// for a well-formed message.
+    pub anomalies: Vec<&'static str>,
 }
 
 /// A SIP message that did not parse: who sent it and why it failed, nothing of its bytes.
@@ -182,8 +186,12 @@ pub struct SipMalformedSeen {
     /// Transport.
     pub transport: SipTransport,
     /// The parse error's kind (`truncated`, `invalid`, `limit-exceeded`, ...): a static name, so that making
-    /// the event allocates nothing but its box.
+    /// the event allocates nothing but its box. `missing-mandatory` for a message that parsed but has no
+    /// usable Call-ID or CSeq, which the sensor cannot follow.
     pub kind: &'static str,
+    /// For `missing-mandatory`, the parser's anomalies of the message (as [`SipSeen::anomalies`]); empty
+    /// otherwise.
+    pub anomalies: Vec<&'static str>,
 }
 
 /// A TLS or DTLS handshake as the worker saw it. Every field is bounded; no key material exists here (TLS

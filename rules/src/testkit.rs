@@ -133,6 +133,7 @@ impl Sip {
             via_count: 1,
             branch: None,
             path: Vec::new(),
+            anomalies: Vec::new(),
         })
     }
 

@@ -206,11 +206,12 @@ fn is_sip_version(s: &str) -> bool {
 }
 
 macro_rules! anomalies {
-    ($($(#[$doc:meta])* $name:ident = $bit:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $bit:expr, $slug:literal;)*) => {
         impl Anomalies {
             $($(#[$doc])* pub const $name: Anomalies = Anomalies(1 << $bit);)*
 
-            const NAMES: &'static [(Anomalies, &'static str)] = &[$((Anomalies::$name, stringify!($name)),)*];
+            const NAMES: &'static [(Anomalies, &'static str, &'static str)] =
+                &[$((Anomalies::$name, stringify!($name), $slug),)*];
         }
     };
 }
@@ -222,57 +223,57 @@ pub struct Anomalies(u32);
 anomalies! {
     /// A header value continues on a line starting with SP or HT (RFC 3261 §7.3.1): legal, but rare and
     /// a known way to slip past naive filters.
-    FOLDED = 0;
+    FOLDED = 0, "folded";
     /// A line ends in a bare LF instead of CRLF (RFC 3261 §7).
-    LF_ONLY = 1;
+    LF_ONLY = 1, "lf-only";
     /// More than one Content-Length header field.
-    DUPLICATE_CONTENT_LENGTH = 2;
+    DUPLICATE_CONTENT_LENGTH = 2, "duplicate-content-length";
     /// Content-Length header fields disagree with each other (RFC 4475 §3.3.9).
-    CONTENT_LENGTH_MISMATCH = 3;
+    CONTENT_LENGTH_MISMATCH = 3, "content-length-mismatch";
     /// The body is shorter than Content-Length says (RFC 4475 §3.1.2.2).
-    BODY_TRUNCATED = 4;
+    BODY_TRUNCATED = 4, "body-truncated";
     /// Bytes follow the body that Content-Length declares (RFC 4475 §3.1.1.8).
-    BODY_EXTRA = 5;
+    BODY_EXTRA = 5, "body-extra";
     /// More than [`MAX_HEADERS`] header fields; the rest are not indexed.
-    HEADER_LIMIT = 6;
+    HEADER_LIMIT = 6, "header-limit";
     /// One of Via, From, To, Call-ID or CSeq is missing (RFC 3261 §8.1.1, RFC 4475 §3.3.1).
-    MISSING_MANDATORY = 7;
+    MISSING_MANDATORY = 7, "missing-mandatory";
     /// CSeq is not `1*DIGIT LWS Method` or its number is not below 2**31 (RFC 3261 §20.16).
-    BAD_CSEQ = 8;
+    BAD_CSEQ = 8, "bad-cseq";
     /// Content-Length is not `1*DIGIT` or does not fit (RFC 3261 §20.14, RFC 4475 §3.1.2.3).
-    BAD_CONTENT_LENGTH = 9;
+    BAD_CONTENT_LENGTH = 9, "bad-content-length";
     /// A header line without a colon or with a name that is not a `token`; it is skipped.
-    INVALID_HEADER_LINE = 10;
+    INVALID_HEADER_LINE = 10, "invalid-header-line";
     /// A header value is not UTF-8 (RFC 3261 §7.3.1 `TEXT-UTF8`); it is iterated but not indexed.
-    NON_UTF8 = 11;
+    NON_UTF8 = 11, "non-utf8";
     /// The CSeq method differs from the request method (RFC 3261 §8.1.1.5, RFC 4475 §3.1.2.17).
-    CSEQ_METHOD_MISMATCH = 12;
+    CSEQ_METHOD_MISMATCH = 12, "cseq-method-mismatch";
     /// Max-Forwards is not `1*DIGIT` in 0..=255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4).
-    BAD_MAX_FORWARDS = 13;
+    BAD_MAX_FORWARDS = 13, "bad-max-forwards";
     /// More than one SP between request-line elements, or whitespace at its end (RFC 4475 §3.1.2.9-10).
-    START_LINE_WHITESPACE = 14;
+    START_LINE_WHITESPACE = 14, "start-line-whitespace";
     /// The Request-URI is in `<>`, holds whitespace, carries URI headers or does not parse
     /// (RFC 4475 §3.1.2.7, §3.1.2.8, §3.1.2.11).
-    BAD_REQUEST_URI = 15;
+    BAD_REQUEST_URI = 15, "bad-request-uri";
     /// The start line's version is not SIP/2.0 (RFC 4475 §3.1.2.16).
-    UNKNOWN_VERSION = 16;
+    UNKNOWN_VERSION = 16, "unknown-version";
     /// A Via value does not match `via-parm`, or a Via list has empty elements (RFC 4475 §3.1.2.1).
-    BAD_VIA = 17;
+    BAD_VIA = 17, "bad-via";
     /// A From, To, Contact, Route or Record-Route value does not match `name-addr` / `addr-spec`
     /// (RFC 4475 §3.1.2.6, §3.1.2.13-15).
-    BAD_NAME_ADDR = 18;
+    BAD_NAME_ADDR = 18, "bad-name-addr";
     /// A header field that may appear once (From, To, Call-ID, CSeq, Max-Forwards, Content-Type) appears
     /// more than once (RFC 4475 §3.3.8).
-    DUPLICATE_SINGLE_HEADER = 19;
+    DUPLICATE_SINGLE_HEADER = 19, "duplicate-single-header";
     /// The header section ends with the data instead of an empty line.
-    UNTERMINATED_HEADERS = 20;
+    UNTERMINATED_HEADERS = 20, "unterminated-headers";
     /// A Date value is not in GMT (RFC 3261 §20.17, RFC 4475 §3.1.2.12).
-    BAD_DATE = 21;
+    BAD_DATE = 21, "bad-date";
     /// An Expires value or a Contact `expires` parameter is not a 32-bit `delta-seconds`
     /// (RFC 3261 §20.19, RFC 4475 §3.1.2.4).
-    BAD_EXPIRES = 22;
+    BAD_EXPIRES = 22, "bad-expires";
     /// CRLFs precede the start line (ignored, RFC 3261 §7.5).
-    LEADING_CRLF = 23;
+    LEADING_CRLF = 23, "leading-crlf";
 }
 
 impl Anomalies {
@@ -306,12 +307,25 @@ impl Anomalies {
         }
     }
 
+    /// Every flag.
+    pub fn all() -> Anomalies {
+        Anomalies(Self::NAMES.iter().fold(0, |bits, (flag, ..)| bits | flag.0))
+    }
+
     /// The names of the flags that are set, in bit order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
         Self::NAMES
             .iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|(_, name)| *name)
+            .filter(move |(flag, ..)| self.contains(*flag))
+            .map(|(_, name, _)| *name)
+    }
+
+    /// The same flags as kebab-case slugs (`missing-mandatory`), as events and alerts name them.
+    pub fn slugs(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .iter()
+            .filter(move |(flag, ..)| self.contains(*flag))
+            .map(|(.., slug)| *slug)
     }
 }
 

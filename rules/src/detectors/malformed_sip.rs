@@ -1,4 +1,4 @@
-//! `malformed-sip` (sid 3004): a burst of unparseable SIP from one source, the trace of a SIP fuzzer
+//! `malformed-sip` (sid 3004): a burst of unparseable or grossly malformed SIP from one source, the trace of a SIP fuzzer
 //! (PROTOS c07-sip, sipp with broken scenarios, Kitty/boofuzz) or of exploit attempts against a parser.
 //!
 //! # What raises it
@@ -7,14 +7,22 @@
 //! a message framed by Content-Length that does not parse, or the point where a stream's framing breaks (a
 //! Content-Length that is not a number or differs between fields: `invalid`; a message, or a header section
 //! that never ends, longer than 64 KiB: `limit-exceeded`; the stream is not framed any further); over
-//! WebSocket, a message that does not parse. The detector counts them per source address over a sliding
-//! window of `window_secs` seconds of packet time, and raises one alert when a source reaches
-//! `min_messages`; then at most one per source per `interval_secs`, by its own table.
+//! WebSocket, a message that does not parse. The parser is tolerant: a message with a usable start line
+//! parses whatever its headers, and records what it tolerated as *anomalies*. So two more kinds of message
+//! count here:
+//! - a request that parsed but has no usable Call-ID or CSeq (`missing-mandatory`): no stack sends it, and
+//!   the sensor cannot follow it;
+//! - a request that parsed with an anomaly listed in `anomalies` (requests only: a response copies its
+//!   request's From, To, Via and Call-ID, so a server answering a fuzzer shows the fuzzer's anomalies): by default those that RFC 4475's *invalid*
+//!   messages and fuzzers produce (a Content-Length or CSeq that is not a number, non-UTF-8 header values,
+//!   a Request-URI or name-addr that does not parse, an unknown SIP version, duplicated single headers, ...),
+//!   and not those that legal or merely sloppy messages show (line folding, bare LF, leading CRLF, bytes after
+//!   the body, a truncated body, a non-GMT Date, a bad Expires). No benign capture shipped here has any
+//!   anomaly at all.
 //!
-//! The parser is tolerant: a message with a usable start line parses, whatever its headers (a missing
-//! Call-ID or CSeq, line folding, NUL bytes, a negative Content-Length in a datagram are anomalies, not
-//! failures), so the failures counted here are broken start lines (non-UTF-8 bytes, a request line with no
-//! SIP version) and, over TCP, broken framing.
+//! The detector counts these messages per source address over a sliding window of `window_secs` seconds of
+//! packet time, and raises one alert when a source reaches `min_messages`; then at most one per source per
+//! `interval_secs`, by its own table.
 //!
 //! # Why it matters, and the severity
 //! A well-behaved SIP stack sends parseable messages; a stream of broken ones from one address is someone
@@ -23,8 +31,8 @@
 //!
 //! # Evidence
 //! `first_message` and `last_message` (packet times: the burst's span, from the first message after a quiet
-//! window), `messages` (unparseable messages in the window), `window_secs`, `kinds` (the distinct parse error kinds,
-//! at most [`MAX_KINDS`], in the order first seen), `transports` (`UDP`, `TCP`, `WS`: those the source's
+//! window), `messages` (unparseable or malformed messages in the window), `window_secs`, `kinds` (the distinct
+//! parse error kinds, `missing-mandatory` and anomalies counted, at most [`MAX_KINDS`], in the order first seen), `transports` (`UDP`, `TCP`, `WS`: those the source's
 //! unparseable messages came over, in the order first seen). The alert's protocol is the transport of the
 //! message that completed the burst (TCP for WebSocket).
 //!
@@ -54,8 +62,76 @@ pub const META: Meta = Meta {
 
 /// Longest window the counters hold.
 pub const MAX_WINDOW_SECS: usize = 60;
-/// Distinct error kinds kept per source for the evidence (the parser has five).
-pub const MAX_KINDS: usize = 8;
+/// Distinct kinds (parse errors, `missing-mandatory`, anomalies) kept per source for the evidence.
+pub const MAX_KINDS: usize = 16;
+
+/// Every anomaly the SIP parser records, by name (the sensor's tests hold this to the parser's own list).
+pub const KNOWN_ANOMALIES: &[&str] = &[
+    "folded",
+    "lf-only",
+    "duplicate-content-length",
+    "content-length-mismatch",
+    "body-truncated",
+    "body-extra",
+    "header-limit",
+    "missing-mandatory",
+    "bad-cseq",
+    "bad-content-length",
+    "invalid-header-line",
+    "non-utf8",
+    "cseq-method-mismatch",
+    "bad-max-forwards",
+    "start-line-whitespace",
+    "bad-request-uri",
+    "unknown-version",
+    "bad-via",
+    "bad-name-addr",
+    "duplicate-single-header",
+    "unterminated-headers",
+    "bad-date",
+    "bad-expires",
+    "leading-crlf",
+];
+
+/// The name of one of the parser's anomalies ([`KNOWN_ANOMALIES`]); a rules file naming another is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnomalyName(pub &'static str);
+
+impl<'de> Deserialize<'de> for AnomalyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        KNOWN_ANOMALIES
+            .iter()
+            .find(|k| **k == text)
+            .map(|k| AnomalyName(k))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a SIP parser anomaly; known: {}",
+                    KNOWN_ANOMALIES.join(", ")
+                ))
+            })
+    }
+}
+
+/// The parser's anomalies counted by default: those of malformed messages, not of legal or sloppy ones.
+pub const DEFAULT_ANOMALIES: &[&str] = &[
+    "non-utf8",
+    "bad-content-length",
+    "content-length-mismatch",
+    "duplicate-content-length",
+    "bad-cseq",
+    "cseq-method-mismatch",
+    "bad-max-forwards",
+    "bad-request-uri",
+    "bad-via",
+    "bad-name-addr",
+    "invalid-header-line",
+    "duplicate-single-header",
+    "unknown-version",
+    "start-line-whitespace",
+    "header-limit",
+    "missing-mandatory",
+];
 
 /// Settings, `[detectors.malformed-sip]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +149,9 @@ pub struct Config {
     pub max_sources: usize,
     /// Cap on sources already reported.
     pub max_reported: usize,
+    /// The parser's anomalies (kebab-case names, [`KNOWN_ANOMALIES`]) that make a parsed message count as
+    /// malformed.
+    pub anomalies: Vec<AnomalyName>,
 }
 
 impl Default for Config {
@@ -84,6 +163,7 @@ impl Default for Config {
             interval_secs: 3600,
             max_sources: 16_384,
             max_reported: 65_536,
+            anomalies: DEFAULT_ANOMALIES.iter().map(|a| AnomalyName(a)).collect(),
         }
     }
 }
@@ -106,6 +186,7 @@ pub struct MalformedSip {
     interval: Duration,
     sources: BoundedMap<IpAddr, Source>,
     reported: BoundedMap<IpAddr, PacketTime>,
+    anomalies: Vec<AnomalyName>,
 }
 
 impl MalformedSip {
@@ -122,6 +203,7 @@ impl MalformedSip {
             // A source quiet for the whole window has nothing left to count.
             sources: BoundedMap::new(cfg.max_sources, Duration::from_secs(window_secs as u64)),
             reported: BoundedMap::new(cfg.max_reported, interval),
+            anomalies: cfg.anomalies.clone(),
         }
     }
 }
@@ -132,23 +214,42 @@ impl Detector for MalformedSip {
     }
 
     fn interests(&self) -> Interests {
-        Interests::of(EventKind::SipMalformed)
+        Interests::of(EventKind::SipMalformed).with(EventKind::Sip)
     }
 
     fn on_event(&mut self, ev: &Event, cx: &mut Context<'_>) {
-        let Payload::SipMalformed(m) = &ev.payload else { return };
+        // (source, destination, transport, the parse error kind if it did not parse, the anomalies)
+        let (src, dst, transport, kind, anomalies) = match &ev.payload {
+            Payload::SipMalformed(m) => (m.src, m.dst, m.transport, Some(m.kind), &m.anomalies),
+            // Requests only: a response copies its request's From, To, Via and Call-ID, so a server answering
+            // a fuzzer would be counted for the fuzzer's anomalies.
+            Payload::Sip(m) if !m.anomalies.is_empty() && m.method.is_some() => {
+                (m.src, m.dst, m.transport, None, &m.anomalies)
+            }
+            _ => return,
+        };
+        let counted = |a: &str| self.anomalies.iter().any(|c| c.0 == a);
+        let kinds: Vec<&'static str> = kind
+            .into_iter()
+            .chain(anomalies.iter().copied().filter(|a| counted(a)))
+            .collect();
+        if kinds.is_empty() {
+            return;
+        }
         let now = cx.now();
-        let ip = m.src.ip();
+        let ip = src.ip();
         let s = self.sources.get_or_insert_with(ip, now, Source::default);
         if s.rate.sum(now, self.window_secs) == 0 {
             s.first = now;
         }
         s.rate.add(now, 1);
-        if s.kinds.len() < MAX_KINDS && !s.kinds.contains(&m.kind) {
-            s.kinds.push(m.kind);
+        for k in kinds {
+            if s.kinds.len() < MAX_KINDS && !s.kinds.contains(&k) {
+                s.kinds.push(k);
+            }
         }
-        if !s.transports.contains(&m.transport) {
-            s.transports.push(m.transport);
+        if !s.transports.contains(&transport) {
+            s.transports.push(transport);
         }
         let n = s.rate.sum(now, self.window_secs);
         if n < self.min_messages {
@@ -169,9 +270,9 @@ impl Detector for MalformedSip {
             .collect();
         cx.raise(
             Alert::new(&META, now)
-                .src(Some(ip), Some(m.src.port()))
-                .dest(Some(m.dst.ip()), Some(m.dst.port()))
-                .proto(match m.transport {
+                .src(Some(ip), Some(src.port()))
+                .dest(Some(dst.ip()), Some(dst.port()))
+                .proto(match transport {
                     SipTransport::Udp => Proto::Udp,
                     SipTransport::Tcp | SipTransport::Ws => Proto::Tcp,
                 })
@@ -212,6 +313,7 @@ mod tests {
             dst: "10.0.0.1:5060".parse().unwrap(),
             transport,
             kind,
+            anomalies: Vec::new(),
         }))
     }
 
@@ -252,6 +354,92 @@ mod tests {
             a.evidence.get("transports"),
             Some(&Value::List(vec![Value::Str("TCP".into()), Value::Str("WS".into())]))
         );
+    }
+
+    /// A request from `src` that parsed with these anomalies.
+    fn anomalous(src: &str, anomalies: &[&'static str]) -> Payload {
+        let mut m = crate::testkit::Sip::request("INVITE", src, "10.0.0.1:5060").seen();
+        m.anomalies = anomalies.to_vec();
+        Payload::Sip(Box::new(m))
+    }
+
+    #[test]
+    fn parsed_messages_with_the_anomalies_of_malformed_sip_count() {
+        // A PROTOS-style run: INVITEs that parse, each with a field broken in its own way, and some that lack
+        // a Call-ID altogether.
+        let mut s = Scenario::new();
+        for i in 0..30u64 {
+            let p = match i % 3 {
+                0 => anomalous("192.0.2.66:5080", &["non-utf8"]),
+                1 => anomalous("192.0.2.66:5080", &["folded", "bad-cseq", "bad-max-forwards"]),
+                _ => Payload::SipMalformed(Box::new(SipMalformedSeen {
+                    src: "192.0.2.66:5080".parse().unwrap(),
+                    dst: "10.0.0.1:5060".parse().unwrap(),
+                    transport: SipTransport::Udp,
+                    kind: "missing-mandatory",
+                    anomalies: vec!["missing-mandatory", "lf-only"],
+                })),
+            };
+            s.at_ms(i * 50, p);
+        }
+        let alerts = s.run(MalformedSip::new(&Config::default()));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let kinds: Vec<_> = ["non-utf8", "bad-cseq", "bad-max-forwards", "missing-mandatory"]
+            .into_iter()
+            .map(|k| Value::Str(k.into()))
+            .collect();
+        // Tolerated anomalies (folded, lf-only) are not named: they are not why the messages count.
+        assert_eq!(alerts[0].evidence.get("kinds"), Some(&Value::List(kinds)));
+        assert_eq!(alerts[0].evidence.get("messages"), Some(&Value::U64(10)));
+
+        // With no anomaly listed, only the messages that cannot be followed count: 10 of the 30.
+        let cfg = Config { anomalies: Vec::new(), ..Config::default() };
+        let alerts = s.run(MalformedSip::new(&cfg));
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        let only = vec![Value::Str("missing-mandatory".into())];
+        assert_eq!(alerts[0].evidence.get("kinds"), Some(&Value::List(only)));
+        assert_eq!(alerts[0].evidence.get("messages"), Some(&Value::U64(10)));
+    }
+
+    #[test]
+    fn the_rules_file_names_anomalies_and_a_typo_is_an_error() {
+        let c = crate::config::Config::from_toml(
+            "[detectors.malformed-sip]\nanomalies = [\"bad-cseq\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.detectors.malformed_sip.anomalies, [AnomalyName("bad-cseq")]);
+        let e = crate::config::Config::from_toml(
+            "[detectors.malformed-sip]\nanomalies = [\"bad-cseqq\"]\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`bad-cseqq` is not a SIP parser anomaly"), "{e}");
+        assert!(DEFAULT_ANOMALIES.iter().all(|a| KNOWN_ANOMALIES.contains(a)));
+    }
+
+    #[test]
+    fn legal_or_sloppy_messages_are_not_malformed() {
+        // A phone that folds lines, ends them with bare LF, pads with CRLFs and sends a local-time Date: as
+        // often as it likes.
+        let mut s = Scenario::new();
+        for i in 0..200u64 {
+            let a: &[&'static str] = &["folded", "lf-only", "leading-crlf", "bad-date", "body-extra"];
+            s.at_ms(i * 20, anomalous("10.0.0.11:5060", a));
+        }
+        assert!(s.run(MalformedSip::new(&Config::default())).is_empty());
+    }
+
+    #[test]
+    fn a_server_answering_a_fuzzer_is_not_one() {
+        // kamailio's 400s to a PROTOS run echo the broken From/To/Via: the responses carry the anomalies.
+        let mut s = Scenario::new();
+        for i in 0..50u64 {
+            let mut m = crate::testkit::Sip::response(400, "INVITE", "10.0.0.1:5060", "192.0.2.68:5080").seen();
+            m.anomalies = vec!["non-utf8", "bad-name-addr"];
+            s.at_ms(i * 20, Payload::Sip(Box::new(m)));
+        }
+        assert!(s.run(MalformedSip::new(&Config::default())).is_empty());
     }
 
     #[test]

@@ -198,6 +198,8 @@ fn sip_seen(
         via_count: u16::try_from(m.via_count()).unwrap_or(u16::MAX),
         branch: via.as_ref().and_then(|v| v.branch()).map(cut),
         path: sip_path(m),
+        // Empty for a well-formed message: collecting nothing allocates nothing.
+        anomalies: m.anomalies().slugs().collect(),
     })
 }
 
@@ -211,6 +213,24 @@ fn error_kind_name(k: ErrorKind) -> &'static str {
         K::LimitExceeded => "limit-exceeded",
         K::Unsupported => "unsupported",
         _ => "other",
+    }
+}
+
+/// The event for a request that parsed but has no usable Call-ID or CSeq (fuzzers send them; no stack
+/// does): nothing the engine can follow, but `malformed-sip` counts it. (A response without them echoes
+/// such a request: not the responder's doing, and not reported.)
+fn unusable(
+    m: &callguard_parsers::sip::Message<'_>,
+    src: std::net::SocketAddr,
+    dst: std::net::SocketAddr,
+    transport: SipTransport,
+) -> SipMalformedSeen {
+    SipMalformedSeen {
+        src,
+        dst,
+        transport,
+        kind: "missing-mandatory",
+        anomalies: m.anomalies().slugs().collect(),
     }
 }
 
@@ -362,7 +382,12 @@ impl SipTally {
                 } else if let Some(status) = m.status() {
                     self.counts.response(status);
                 }
-                self.events.extend(sip_seen(&m, src, dst, transport));
+                match sip_seen(&m, src, dst, transport) {
+                    Some(e) => self.events.push(e),
+                    // Parsed, so not counted malformed; but nothing the engine can follow.
+                    None if m.is_request() => self.bad.push(unusable(&m, src, dst, transport)),
+                    None => {}
+                }
             }
             Err(e) => self.broken(src, dst, transport, e.kind),
         }
@@ -382,6 +407,7 @@ impl SipTally {
             dst,
             transport,
             kind: error_kind_name(kind),
+            anomalies: Vec::new(),
         });
     }
 }
@@ -1013,13 +1039,14 @@ impl Worker {
                 } else if let Some(status) = m.status() {
                     self.counters.sip.response(status);
                 }
-                if let Some(e) = sip_seen(&m, src, dst, SipTransport::Udp) {
-                    out.push(Event {
-                        seq,
-                        ts,
-                        payload: Payload::Sip(Box::new(e)),
-                    });
-                }
+                let payload = match sip_seen(&m, src, dst, SipTransport::Udp) {
+                    Some(e) => Payload::Sip(Box::new(e)),
+                    None if m.is_request() => {
+                        Payload::SipMalformed(Box::new(unusable(&m, src, dst, SipTransport::Udp)))
+                    }
+                    None => return,
+                };
+                out.push(Event { seq, ts, payload });
             }
             Err(e) => {
                 self.counters.malformed(callguard_parsers::Layer::Sip);
@@ -1031,6 +1058,7 @@ impl Worker {
                         dst,
                         transport: SipTransport::Udp,
                         kind: error_kind_name(e.kind),
+                        anomalies: Vec::new(),
                     })),
                 });
             }
@@ -1144,6 +1172,41 @@ From: <sip:1001@pbx>;tag=a\r\nTo: <sip:1001@pbx>\r\nCall-ID: c1\r\nCSeq: 1 REGIS
             server: "10.0.0.1:5060".parse().unwrap(),
             start: PacketTime::ZERO,
         }
+    }
+
+    #[test]
+    fn the_rules_know_every_anomaly_the_parser_records() {
+        // malformed-sip's rules-file names are checked against its own list: it must be the parser's.
+        let parser: Vec<&str> = callguard_parsers::sip::Anomalies::all().slugs().collect();
+        assert_eq!(
+            parser,
+            callguard_rules::detectors::malformed_sip::KNOWN_ANOMALIES
+        );
+    }
+
+    #[test]
+    fn a_summary_carries_the_parsers_anomalies_and_a_message_without_call_id_is_unusable() {
+        let folded = "OPTIONS sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.66:5061;branch=z9hG4bK1\r\n\
+From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 300\r\nSubject: a\r\n b\r\n\
+Content-Length: 0\r\n\r\n";
+        let m = callguard_parsers::sip::Message::parse(folded.as_bytes()).unwrap();
+        let src = "10.0.0.66:5061".parse().unwrap();
+        let dst = "10.0.0.1:5060".parse().unwrap();
+        let seen = sip_seen(&m, src, dst, SipTransport::Udp);
+        assert_eq!(
+            seen.map(|s| s.anomalies),
+            Some(vec!["folded", "bad-max-forwards"])
+        );
+
+        let no_call_id = "OPTIONS sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.66:5061;branch=z9hG4bK1\r\n\
+From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        let m = callguard_parsers::sip::Message::parse(no_call_id.as_bytes()).unwrap();
+        assert!(sip_seen(&m, src, dst, SipTransport::Udp).is_none());
+        let u = unusable(&m, src, dst, SipTransport::Udp);
+        assert_eq!(
+            (u.kind, u.anomalies),
+            ("missing-mandatory", vec!["missing-mandatory"])
+        );
     }
 
     #[test]
