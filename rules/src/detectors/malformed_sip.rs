@@ -1,5 +1,6 @@
-//! `malformed-sip` (sid 3004): a burst of unparseable or grossly malformed SIP from one source, the trace of a SIP fuzzer
-//! (PROTOS c07-sip, sipp with broken scenarios, Kitty/boofuzz) or of exploit attempts against a parser.
+//! `malformed-sip` (sid 3004): a burst of unparseable or grossly malformed SIP from one source, the trace of a
+//! SIP fuzzer (PROTOS c07-sip, sipp with broken scenarios, Kitty/boofuzz) or of exploit attempts against a
+//! parser.
 //!
 //! # What raises it
 //! Workers send an event for every SIP message that does not parse, with the parse error's kind and the
@@ -13,8 +14,8 @@
 //! - a request that parsed but has no usable Call-ID or CSeq (`missing-mandatory`): no stack sends it, and
 //!   the sensor cannot follow it;
 //! - a request that parsed with an anomaly listed in `anomalies` (requests only: a response copies its
-//!   request's From, To, Via and Call-ID, so a server answering a fuzzer shows the fuzzer's anomalies): by default those that RFC 4475's *invalid*
-//!   messages and fuzzers produce (a Content-Length or CSeq that is not a number, non-UTF-8 header values,
+//!   request's From, To, Via and Call-ID, so a server answering a fuzzer shows the fuzzer's anomalies): by
+//!   default those that RFC 4475's *invalid* messages and fuzzers produce (a Content-Length or CSeq that is not a number, non-UTF-8 header values,
 //!   a Request-URI or name-addr that does not parse, an unknown SIP version, duplicated single headers, ...),
 //!   and not those that legal or merely sloppy messages show (line folding, bare LF, leading CRLF, bytes after
 //!   the body, a truncated body, a non-GMT Date, a bad Expires). No benign capture shipped here has any
@@ -32,8 +33,9 @@
 //! # Evidence
 //! `first_message` and `last_message` (packet times: the burst's span, from the first message after a quiet
 //! window), `messages` (unparseable or malformed messages in the window), `window_secs`, `kinds` (the distinct
-//! parse error kinds, `missing-mandatory` and anomalies counted, at most [`MAX_KINDS`], in the order first seen), `transports` (`UDP`, `TCP`, `WS`: those the source's
-//! unparseable messages came over, in the order first seen). The alert's protocol is the transport of the
+//! parse error kinds, `missing-mandatory` and anomalies counted, at most [`MAX_KINDS`], in the order first
+//! seen), `transports` (`UDP`, `TCP`, `WS`: those the source's counted messages came over, in the order first
+//! seen). The alert's protocol is the transport of the
 //! message that completed the burst (TCP for WebSocket).
 //!
 //! # False positives and tuning

@@ -46,7 +46,8 @@
 //! (`started` or `ended`), `rate` (mean requests per second over the flooding run, or the whole episode),
 //! `peak_rate`, `requests` and `duration_secs` (the run that started it: `min_secs`; or the episode, from
 //! its first to its last flooding second); for INVITE and other methods, `served_share`, the recent share of
-//! the key's requests that were served (0 for an unanswered or rejected flood). `src_ip` is the source (for a target episode: the source that sent
+//! the key's requests that were served (0 for an unanswered or rejected flood). `src_ip` is the source (for a
+//! target episode: the source that sent
 //! over half of the requests, if one did), `dest_ip` the target (for a source episode: the last one it sent
 //! to).
 //!
@@ -95,11 +96,11 @@ pub const META: Meta = Meta {
 /// transaction timeout (RFC 3261 §17.1.1.2 Timer B, §17.1.2.2 Timer F).
 pub const TRANSACTION_SECS: u64 = 32;
 
-/// Half-life of the counts behind the share of INVITEs that ring, seconds of packet time.
+/// Half-life of the counts behind the share of served requests, seconds of packet time.
 pub const SHARE_HALF_LIFE_SECS: u64 = 8;
 
-/// Age at which an INVITE counts in the share of INVITEs that ring, seconds: longer than a usual post-dial
-/// delay.
+/// Age at which a request counts in the share of served requests, seconds: longer than a usual post-dial
+/// delay (the time an INVITE takes to ring).
 pub const SETTLE_SECS: u64 = 4;
 
 /// [`SETTLE_SECS`] as an array length.
@@ -249,7 +250,7 @@ struct Counter {
     from_candidate: u64,
     requests: u64,
     /// The share of requests served (INVITE and other methods).
-    ringing: Ringing,
+    service: Service,
 }
 
 impl Counter {
@@ -266,7 +267,7 @@ impl Counter {
             votes: 0,
             from_candidate: 0,
             requests: 0,
-            ringing: Ringing::new(sec),
+            service: Service::new(sec),
         }
     }
 
@@ -282,7 +283,7 @@ impl Counter {
         } else if older.0 == sec {
             older.1 += 1;
         }
-        self.ringing.request(sec);
+        self.service.request(sec);
     }
 
     /// Requests counted in second `sec`.
@@ -311,11 +312,11 @@ impl Counter {
     }
 }
 
-/// Requests and how many of them were served, for the share of calls that ring: the latest
+/// Requests and how many of them were served, for the share of served requests: the latest
 /// [`SETTLE_SECS`] seconds apart (young, still waiting for their answers), older ones summed and halved every
 /// [`SHARE_HALF_LIFE_SECS`].
 #[derive(Debug, Clone)]
-struct Ringing {
+struct Service {
     /// Per second of the young ones, in the slot `second % SETTLE_SECS`: (second, requests, served).
     young: [(u64, u64, u64); YOUNG_SLOTS],
     requests: u64,
@@ -324,7 +325,7 @@ struct Ringing {
     halved: u64,
 }
 
-impl Ringing {
+impl Service {
     fn new(sec: u64) -> Self {
         Self { young: [(0, 0, 0); YOUNG_SLOTS], requests: 0, served: 0, halved: sec }
     }
@@ -372,7 +373,7 @@ impl Ringing {
         }
     }
 
-    /// The share of settled requests that rang or were answered; while none is settled, of the young ones.
+    /// The share of settled requests that were served; while none is settled, of the young ones.
     fn share(&self) -> f64 {
         let (requests, served) = if self.requests > 0 {
             (self.requests, self.served)
@@ -403,8 +404,8 @@ pub struct SipFlood {
     cfg: Config,
     sources: BoundedMap<(IpAddr, Class), Counter>,
     targets: BoundedMap<(IpAddr, Class), Counter>,
-    /// Recent transactions: (source, top Via branch, method class), and whether an answer that rang or
-    /// answered the call (18x/2xx) has been counted for it.
+    /// Recent transactions: (source, top Via branch, method class), and whether an answer that served the
+    /// request has been counted for it.
     transactions: BoundedMap<(IpAddr, Box<str>, Class), bool>,
 }
 
@@ -428,7 +429,7 @@ impl SipFlood {
 
     /// Judges every second of `c` before `now`'s.
     fn judge(c: &mut Counter, now: PacketTime, class: Class, min_rate: u64, cfg: &Config) -> Vec<Change> {
-        let min_rate = if class.servable() && c.ringing.share() >= cfg.served_share {
+        let min_rate = if class.servable() && c.service.share() >= cfg.served_share {
             min_rate.max(cfg.min_rate_served)
         } else {
             min_rate
@@ -538,7 +539,7 @@ impl SipFlood {
         // The response goes back to the request's source, from its target.
         let (source, target) = (m.dst.ip(), m.src.ip());
         let key = (source, branch.clone(), class);
-        // When the INVITE was sent (the table's last-seen time: retransmissions do not refresh it).
+        // When the request was sent (the table's last-seen time: retransmissions do not refresh it).
         let Some(asked) = self.transactions.last_seen(&key).map(PacketTime::secs) else {
             return;
         };
@@ -547,10 +548,10 @@ impl SipFlood {
             _ => return,
         }
         if let Some(c) = self.sources.get_mut(&(source, class), now) {
-            c.ringing.served(asked);
+            c.service.served(asked);
         }
         if let Some(c) = self.targets.get_mut(&(target, class), now) {
-            c.ringing.served(asked);
+            c.service.served(asked);
         }
     }
 }
@@ -695,7 +696,7 @@ impl Detector for SipFlood {
 
 /// A share for the evidence: two decimals, so that the output reads well and does not depend on rounding noise.
 fn share(c: &Counter) -> f64 {
-    (c.ringing.share() * 100.0).round() / 100.0
+    (c.service.share() * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
