@@ -15,10 +15,10 @@
 //!   the sensor cannot follow it;
 //! - a request that parsed with an anomaly listed in `anomalies` (requests only: a response copies its
 //!   request's From, To, Via and Call-ID, so a server answering a fuzzer shows the fuzzer's anomalies): by
-//!   default those that RFC 4475's *invalid* messages and fuzzers produce (a Content-Length or CSeq that is not a number, non-UTF-8 header values,
-//!   a Request-URI or name-addr that does not parse, an unknown SIP version, duplicated single headers, ...),
-//!   and not those that legal or merely sloppy messages show (line folding, bare LF, leading CRLF, bytes after
-//!   the body, a truncated body, a non-GMT Date, a bad Expires). No benign capture shipped here has any
+//!   default those that RFC 4475's *invalid* messages and fuzzers produce (a Content-Length or CSeq that is
+//!   not a number, non-UTF-8 header values, a Request-URI or name-addr that does not parse, an unknown SIP
+//!   version, duplicated single headers, ...), and not those that legal or merely sloppy messages show (line
+//!   folding, bare LF, leading CRLF, bytes after the body, a truncated body, a non-GMT Date, a bad Expires). No benign capture shipped here has any
 //!   anomaly at all.
 //!
 //! The detector counts these messages per source address over a sliding window of `window_secs` seconds of
