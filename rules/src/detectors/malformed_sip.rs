@@ -18,8 +18,8 @@
 //!   default those that RFC 4475's *invalid* messages and fuzzers produce (a Content-Length or CSeq that is
 //!   not a number, non-UTF-8 header values, a Request-URI or name-addr that does not parse, an unknown SIP
 //!   version, duplicated single headers, ...), and not those that legal or merely sloppy messages show (line
-//!   folding, bare LF, leading CRLF, bytes after the body, a truncated body, a non-GMT Date, a bad Expires). No benign capture shipped here has any
-//!   anomaly at all.
+//!   folding, bare LF, leading CRLF, bytes after the body, a truncated body, a non-GMT Date, a bad Expires).
+//!   No benign capture shipped here has any anomaly at all.
 //!
 //! The detector counts these messages per source address over a sliding window of `window_secs` seconds of
 //! packet time, and raises one alert when a source reaches `min_messages`; then at most one per source per
