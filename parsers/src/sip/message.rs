@@ -685,6 +685,51 @@ Content-Length: 4\r\n\
 \r\n\
 v=0\n";
 
+    /// What working but sloppy stacks send, and the anomaly each shows: `malformed-sip` leaves these out of
+    /// its defaults because of them (rules/src/detectors/malformed_sip.rs, `DEFAULT_ANOMALIES`).
+    #[test]
+    fn sloppy_working_stacks_show_syntax_anomalies_only() {
+        let msg = |ruri: &str, via_host: &str, from: &[u8]| {
+            let mut m = format!(
+                "INVITE {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP {via_host}:5060;branch=z9hG4bK1\r\nFrom: "
+            )
+            .into_bytes();
+            m.extend_from_slice(from);
+            m.extend_from_slice(
+                b"\r\nTo: <sip:b@y>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            );
+            m
+        };
+        let anomalies = |m: Vec<u8>| Message::parse(&m).unwrap().anomalies();
+        let clean = msg("sip:b@y", "10.0.0.1", b"<sip:a@x>;tag=1");
+        assert_eq!(anomalies(clean), Anomalies::NONE);
+        // A Docker service name as the PBX's host: `_` is no host name character.
+        assert_eq!(
+            anomalies(msg("sip:1001@my_pbx", "10.0.0.1", b"<sip:a@x>;tag=1")),
+            Anomalies::BAD_REQUEST_URI
+        );
+        assert_eq!(
+            anomalies(msg("sip:b@y", "my_pbx", b"<sip:a@x>;tag=1")),
+            Anomalies::BAD_VIA
+        );
+        // Unquoted display names with `@` or non-ASCII letters, a trailing `;`.
+        for from in [
+            &b"John.Doe@home <sip:a@x>;tag=1"[..],
+            "M\u{fc}ller <sip:a@x>;tag=1".as_bytes(),
+            b"<sip:a@x>;tag=1;",
+        ] {
+            assert_eq!(
+                anomalies(msg("sip:b@y", "10.0.0.1", from)),
+                Anomalies::BAD_NAME_ADDR
+            );
+        }
+        // A Latin-1 display name.
+        assert_eq!(
+            anomalies(msg("sip:b@y", "10.0.0.1", b"\"M\xfcller\" <sip:a@x>;tag=1")),
+            Anomalies::NON_UTF8
+        );
+    }
+
     #[test]
     fn a_well_formed_invite_is_fully_indexed() {
         let m = Message::parse(INVITE).unwrap();
