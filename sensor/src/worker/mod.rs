@@ -123,7 +123,8 @@ struct SipTally {
     ws_control: u64,
     events: Vec<SipSeen>,
     /// The messages of the segment being handled that did not parse, and the point where a stream's framing
-    /// broke: one for each count in `malformed`, in stream order.
+    /// broke (one for each count in `malformed`), and the requests that parsed but cannot be followed (no
+    /// usable Call-ID or CSeq: not counted malformed), in stream order.
     bad: Vec<SipMalformedSeen>,
 }
 
