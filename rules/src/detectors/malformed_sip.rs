@@ -234,14 +234,12 @@ impl Detector for MalformedSip {
             }
             _ => return,
         };
-        let counted = |a: &str| self.anomalies.iter().any(|c| c.0 == a);
-        let kinds: Vec<&'static str> = kind
-            .into_iter()
-            .chain(anomalies.iter().copied().filter(|a| counted(a)))
-            .collect();
-        if kinds.is_empty() {
+        let listed = &self.anomalies;
+        let counted = move |a: &&'static str| listed.iter().any(|c| c.0 == *a);
+        if kind.is_none() && !anomalies.iter().any(counted) {
             return;
         }
+        let kinds = kind.into_iter().chain(anomalies.iter().copied().filter(counted));
         let now = cx.now();
         let ip = src.ip();
         let s = self.sources.get_or_insert_with(ip, now, Source::default);

@@ -384,6 +384,15 @@ impl Service {
     }
 }
 
+/// A recent request, by its transaction.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    /// The second of packet time it was sent (its retransmissions do not change it).
+    sec: u64,
+    /// An answer that served it has been counted.
+    served: bool,
+}
+
 /// What judging a second changed.
 #[derive(Debug)]
 enum Change {
@@ -404,9 +413,8 @@ pub struct SipFlood {
     cfg: Config,
     sources: BoundedMap<(IpAddr, Class), Counter>,
     targets: BoundedMap<(IpAddr, Class), Counter>,
-    /// Recent transactions: (source, top Via branch, method class), and whether an answer that served the
-    /// request has been counted for it.
-    transactions: BoundedMap<(IpAddr, Box<str>, Class), bool>,
+    /// Recent transactions: (source, top Via branch, method class).
+    transactions: BoundedMap<(IpAddr, Box<str>, Class), Sent>,
 }
 
 impl SipFlood {
@@ -538,15 +546,13 @@ impl SipFlood {
         let Some(branch) = &m.branch else { return };
         // The response goes back to the request's source, from its target.
         let (source, target) = (m.dst.ip(), m.src.ip());
-        let key = (source, branch.clone(), class);
-        // When the request was sent (the table's last-seen time: retransmissions do not refresh it).
-        let Some(asked) = self.transactions.last_seen(&key).map(PacketTime::secs) else {
-            return;
-        };
-        match self.transactions.get_mut(&key, now) {
-            Some(served) if !*served => *served = true,
+        let asked = match self.transactions.get_mut(&(source, branch.clone(), class), now) {
+            Some(sent) if !sent.served => {
+                sent.served = true;
+                sent.sec
+            }
             _ => return,
-        }
+        };
         if let Some(c) = self.sources.get_mut(&(source, class), now) {
             c.service.served(asked);
         }
@@ -587,7 +593,7 @@ impl Detector for SipFlood {
             if fresh {
                 return;
             }
-            self.transactions.insert(key, false, now);
+            self.transactions.insert(key, Sent { sec: now.secs(), served: false }, now);
         }
         let peer = (m.dst.ip(), m.src.port(), m.dst.port(), m.transport);
         let c = self
