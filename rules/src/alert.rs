@@ -148,7 +148,8 @@ impl Evidence {
 /// An alert: which detector, when, who did it to whom, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
-    /// The packet time of the event that raised it.
+    /// The packet time of the event that raised it, or for what a once-a-second tick judged, the boundary of
+    /// the second the tick opened.
     pub ts: PacketTime,
     /// The detector's catalogue entry.
     pub meta: Meta,

@@ -98,6 +98,13 @@ impl Engine {
 
     /// Moves the clock to `ts` (never backwards), running the detectors' ticks when a new second starts.
     /// Call it with the dispatcher's time even when no event comes, so windows close on quiet links.
+    ///
+    /// A tick runs at the boundary of the second that starts (`12:00:07.000000`), not at the time of the
+    /// packet that happened to open it: what a tick judges (a window that closed, a flood that ended) is
+    /// stamped the same whatever unrelated traffic shares the link, whichever socket stamped the packets
+    /// (two taps on one link stamp a frame a few microseconds to milliseconds apart, enough to move the
+    /// first packet of a second across the boundary), and whether a quiet link's clock came from a packet
+    /// or from the dispatcher.
     pub fn advance(&mut self, ts: PacketTime) {
         if ts <= self.now {
             return;
@@ -108,13 +115,13 @@ impl Engine {
             let first = self.tick_sec == 0;
             self.tick_sec = sec;
             if !first {
-                self.tick();
+                self.tick(PacketTime::from_secs(sec));
             }
         }
     }
 
-    fn tick(&mut self) {
-        let now = self.now;
+    /// Runs the detectors' ticks at `now` (no later than the engine clock).
+    fn tick(&mut self, now: PacketTime) {
         self.calls.expire(now);
         for d in &mut self.detectors {
             let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
@@ -161,8 +168,8 @@ impl Engine {
     /// End of input: a last tick so that open windows are judged, then each detector's
     /// [`Detector::on_finish`].
     pub fn finish(&mut self) {
-        self.tick();
         let now = self.now;
+        self.tick(now);
         for d in &mut self.detectors {
             let mut cx = Context::with_calls(now, &mut self.raised, &self.calls);
             d.on_finish(now, &mut cx);
@@ -261,5 +268,66 @@ impl Engine {
     /// The slugs of the running detectors.
     pub fn detector_slugs(&self) -> Vec<&'static str> {
         self.detectors.iter().map(|d| d.meta().slug).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Category, Meta, Severity};
+    use crate::event::Interests;
+
+    const META: Meta = Meta {
+        sid: 9999,
+        slug: "tick-probe",
+        category: Category::Dos,
+        severity: Severity::Low,
+        signature: "raises once per tick",
+    };
+
+    /// Raises an alert at each tick, stamped with the time the engine gives it.
+    #[derive(Debug)]
+    struct TickProbe;
+
+    impl Detector for TickProbe {
+        fn meta(&self) -> &'static Meta {
+            &META
+        }
+        fn interests(&self) -> Interests {
+            Interests::NONE
+        }
+        fn on_event(&mut self, _ev: &Event, _cx: &mut Context<'_>) {}
+        fn on_tick(&mut self, now: PacketTime, cx: &mut Context<'_>) {
+            cx.raise(Alert::new(&META, now).key(format!("{}", now.as_nanos())));
+        }
+    }
+
+    fn ticks(stamps: &[u64]) -> Vec<u64> {
+        let mut e = Engine::with_detectors(&Config::default(), vec![Box::new(TickProbe)]);
+        for (seq, ms) in stamps.iter().enumerate() {
+            e.on_event(&Event {
+                seq: seq as u64,
+                ts: PacketTime::from_nanos(ms * 1_000_000),
+                payload: Payload::Clock,
+            });
+        }
+        e.drain_alerts()
+            .map(|a| a.ts.as_nanos() / 1_000_000)
+            .collect()
+    }
+
+    #[test]
+    fn a_tick_is_stamped_at_the_boundary_of_its_second_whatever_packet_opened_it() {
+        // The same traffic stamped by two taps: the packet near 2 s lands either side of the boundary.
+        assert_eq!(
+            ticks(&[1_001_300, 1_001_900, 1_002_000, 1_002_012]),
+            [1_002_000]
+        );
+        assert_eq!(
+            ticks(&[1_001_300, 1_001_900, 1_001_999, 1_002_012]),
+            [1_002_000]
+        );
+        // A second with no packet has no tick of its own: the next packet's second is the boundary.
+        assert_eq!(ticks(&[1_001_300, 1_004_500]), [1_004_000]);
     }
 }
