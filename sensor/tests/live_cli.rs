@@ -159,8 +159,29 @@ fn replay_into(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the sensor to announce itself (it has opened its sockets by then).
-    std::thread::sleep(Duration::from_millis(700));
+    // Wait for the sensor to announce itself (it has opened its sockets by then); standard error is read on
+    // a thread of its own until the end.
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line.contains("capturing on"));
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => panic!("callguard live did not say it is capturing: {e}"),
+        }
+    }
     replay_file(ns, &root().join("pcaps").join(capture), pps);
     // Let the last ring block retire (block timeout 100 ms) before stopping.
     std::thread::sleep(Duration::from_millis(500));
@@ -172,19 +193,14 @@ fn replay_into(
     sh(&["kill", "-INT", &child.id().to_string()]);
     let status = wait_for(&mut child, Duration::from_secs(20));
     use std::io::Read;
-    let (mut summary, mut stderr) = (String::new(), String::new());
+    let mut summary = String::new();
     child
         .stdout
         .take()
         .unwrap()
         .read_to_string(&mut summary)
         .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = reader.join().unwrap();
     assert!(status.success(), "exit {status:?}\n{summary}\n{stderr}");
     let (stats, alerts) = stats_of(&out);
     Run {

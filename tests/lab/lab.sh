@@ -167,10 +167,20 @@ LAB_SENSOR_PID=""
 lab_record_start() {
 	local file=$1 i
 	if [[ -n ${CALLGUARD_LIVE:-} ]]; then
-		ip netns exec cg-sensor "$CALLGUARD_LIVE" live -i cgmir1 --quiet --output "${CALLGUARD_LIVE_OUT:?}" \
+		# Not --quiet: the sensor says "capturing on" once its socket is open, which is what to wait for (a
+		# fixed sleep is too short on a loaded machine); its summary goes to the same log at the end.
+		ip netns exec cg-sensor "$CALLGUARD_LIVE" live -i cgmir1 --output "${CALLGUARD_LIVE_OUT:?}" \
 			>"$LAB_TMP/sensor.log" 2>&1 &
 		LAB_SENSOR_PID=$!
-		sleep 0.7
+		for i in $(seq 100); do
+			grep -q 'capturing on' "$LAB_TMP/sensor.log" && break
+			kill -0 "$LAB_SENSOR_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q 'capturing on' "$LAB_TMP/sensor.log" || {
+			lab_log "callguard live did not start: $(tr '\n' ' ' <"$LAB_TMP/sensor.log")"
+			return 1
+		}
 		lab_log "callguard live on cgmir1 (pid $LAB_SENSOR_PID) writing $CALLGUARD_LIVE_OUT"
 	fi
 	: >"$LAB_TMP/tcpdump.log"
