@@ -12,6 +12,9 @@ pub enum Layer {
     Arp,
     /// IPv4 or IPv6, with extension headers.
     Ip,
+    /// A tunnel that delivers mirrored traffic (GRE, ERSPAN, VXLAN, Geneve): a header that does not parse, or
+    /// a tunnelled packet that was fragmented on its way (see [`crate::tunnel`]).
+    Tunnel,
     /// UDP.
     Udp,
     /// TCP.
@@ -28,10 +31,11 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer, in the order used by counters.
-    pub const ALL: [Layer; 8] = [
+    pub const ALL: [Layer; 9] = [
         Layer::Link,
         Layer::Arp,
         Layer::Ip,
+        Layer::Tunnel,
         Layer::Udp,
         Layer::Tcp,
         Layer::Sip,
@@ -45,6 +49,7 @@ impl Layer {
             Layer::Link => "link",
             Layer::Arp => "arp",
             Layer::Ip => "ip",
+            Layer::Tunnel => "tunnel",
             Layer::Udp => "udp",
             Layer::Tcp => "tcp",
             Layer::Sip => "sip",

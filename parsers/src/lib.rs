@@ -29,6 +29,7 @@ pub mod sdp;
 pub mod sip;
 pub mod stun;
 pub mod tls;
+pub mod tunnel;
 pub mod ws;
 
 pub use error::{ErrorKind, Layer, ParseError};

@@ -15,6 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::arp;
 use crate::bytes::Reader;
 use crate::error::{ErrorKind, Layer, ParseError};
+use crate::tunnel::{self, Tunnel};
 
 /// A link-layer header type, as numbered by tcpdump.org's LINKTYPE_ registry (the pcap file header and the
 /// pcapng interface description carry it). A newtype, so unknown values stay numbers.
@@ -98,6 +99,9 @@ pub struct Decoded<'a> {
     /// Where lax decoding stopped early: the layers above it are missing or partial. The frame is still
     /// usable up to there; the sensor counts it as malformed in that layer.
     pub stop: Option<ParseError>,
+    /// The tunnel the frame was peeled from (the outermost one), when it came in one (remote mirroring: see
+    /// [`crate::tunnel`]). Every other field then describes the mirrored frame inside.
+    pub tunnel: Option<Tunnel>,
 }
 
 /// The network layer of a frame.
@@ -234,7 +238,70 @@ pub struct Tcp<'a> {
 /// Returns an error only when not even the link header is usable; any later failure is recorded in
 /// [`Decoded::stop`] and the layers above it are left out. A payload cut short by the capture's snap length
 /// is not a failure: the layers decode and their payload is what was captured.
+///
+/// A frame that carries a mirrored frame in a tunnel (GRE, ERSPAN, VXLAN, Geneve: [`crate::tunnel`]) is
+/// decoded as the frame inside, up to [`crate::tunnel::MAX_TUNNELS`] deep, with [`Decoded::tunnel`] set; an
+/// outer packet that is an IP fragment is left as it is (the caller reassembles it and asks
+/// [`crate::tunnel::carries`]).
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, ParseError> {
+    decode_at(link, frame, 0)
+}
+
+fn decode_at(link: LinkType, frame: &[u8], depth: usize) -> Result<Decoded<'_>, ParseError> {
+    let d = decode_one(link, frame)?;
+    Ok(peel(d, frame, depth))
+}
+
+/// Where `inner` starts in `outer` (a sub-slice of it).
+fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
+    inner.as_ptr().addr().saturating_sub(outer.as_ptr().addr())
+}
+
+/// Decodes the frame inside a tunnel packet, or returns `d` as it is when it is none.
+fn peel<'a>(mut d: Decoded<'a>, frame: &'a [u8], depth: usize) -> Decoded<'a> {
+    let Net::Ip(ip) = &d.net else { return d };
+    if ip.fragment.is_some() {
+        return d;
+    }
+    let (found, payload) = match &ip.transport {
+        _ if ip.proto == tunnel::IPPROTO_GRE => (tunnel::gre(ip.payload), ip.payload),
+        Transport::Udp(u) if u.dport == tunnel::VXLAN_PORT => (tunnel::vxlan(u.payload), u.payload),
+        Transport::Udp(u) if u.dport == tunnel::GENEVE_PORT => {
+            (tunnel::geneve(u.payload), u.payload)
+        }
+        _ => return d,
+    };
+    let base = offset_in(frame, payload);
+    let inner = match found {
+        Ok(i) => i,
+        Err(e) if e.kind == ErrorKind::Unsupported => return d,
+        Err(e) => {
+            d.stop = Some(e.add_offset(base));
+            return d;
+        }
+    };
+    let at = base + inner.offset;
+    if depth + 1 > tunnel::MAX_TUNNELS {
+        d.stop = Some(ParseError::new(ErrorKind::LimitExceeded, Layer::Tunnel, at));
+        return d;
+    }
+    match decode_at(inner.link, inner.frame, depth + 1) {
+        Ok(mut i) => {
+            i.stop = i.stop.map(|e| e.add_offset(at));
+            if i.tunnel.is_none() && i.vlans == [0, 0] {
+                i.vlans[0] = inner.vlan;
+            }
+            i.tunnel = Some(inner.tunnel);
+            i
+        }
+        Err(e) => {
+            d.stop = Some(e.add_offset(at));
+            d
+        }
+    }
+}
+
+fn decode_one(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, ParseError> {
     let mut d = Decoded::bare(Net::None);
     let (ether_type, rest, base) = match link {
         LinkType::ETHERNET => {
@@ -477,6 +544,7 @@ impl Decoded<'_> {
             vlans: [0, 0],
             net,
             stop: None,
+            tunnel: None,
         }
     }
 }
@@ -551,7 +619,14 @@ pub const MAX_IPV6_EXT_HEADERS: usize = 8;
 
 /// Reads just enough of a frame to hash its flow. `None` for frames without IP (ARP, other EtherTypes,
 /// malformed): the dispatcher hashes those by their link addresses or sends them to a fixed worker.
+///
+/// A tunnel packet (as [`decode`] peels) is hashed by the flow of the frame inside it, so that mirrored flows
+/// spread over workers as they would on the mirrored port.
 pub fn flow_hint(link: LinkType, frame: &[u8]) -> Option<FlowHint> {
+    flow_hint_at(link, frame, 0)
+}
+
+fn flow_hint_at(link: LinkType, frame: &[u8], depth: usize) -> Option<FlowHint> {
     let mut r = Reader::new(frame, Layer::Link);
     let ether_type = match link {
         LinkType::ETHERNET => {
@@ -649,6 +724,21 @@ pub fn flow_hint(link: LinkType, frame: &[u8]) -> Option<FlowHint> {
     if !h.fragment && (h.proto == IPPROTO_TCP || h.proto == IPPROTO_UDP) {
         h.sport = r.u16().unwrap_or(0);
         h.dport = r.u16().unwrap_or(0);
+    }
+    if !h.fragment && depth < tunnel::MAX_TUNNELS {
+        let inner = match (h.proto, h.dport) {
+            (tunnel::IPPROTO_GRE, _) => tunnel::gre(r.rest()).ok(),
+            (IPPROTO_UDP, tunnel::VXLAN_PORT) => {
+                r.skip(4).ok().and_then(|()| tunnel::vxlan(r.rest()).ok())
+            }
+            (IPPROTO_UDP, tunnel::GENEVE_PORT) => {
+                r.skip(4).ok().and_then(|()| tunnel::geneve(r.rest()).ok())
+            }
+            _ => None,
+        };
+        if let Some(i) = inner {
+            return flow_hint_at(i.link, i.frame, depth + 1);
+        }
     }
     Some(h)
 }

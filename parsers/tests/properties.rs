@@ -52,8 +52,48 @@ fn ipv6_with_chain(next: u8, chain: &[u8], plen_delta: i32) -> Vec<u8> {
     f
 }
 
+/// An Ethernet + IPv4 header of protocol `proto` (GRE, or UDP to a tunnel port) followed by `rest`: the paths
+/// where a tunnel header, and the frame inside it, come from the packet.
+fn ipv4_tunnel(proto: u8, dport: u16, rest: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[
+        0x08, 0x00, 0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    let mut body = Vec::new();
+    if proto == 17 {
+        body.extend_from_slice(&[0x30, 0x39]);
+        body.extend_from_slice(&dport.to_be_bytes());
+        body.extend_from_slice(&u16::try_from(8 + rest.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(&[0, 0]);
+    }
+    body.extend_from_slice(rest);
+    let total = u16::try_from(20 + body.len()).unwrap();
+    f[16..18].copy_from_slice(&total.to_be_bytes());
+    f.extend_from_slice(&body);
+    f
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_tunnel_header_and_inner_frame(
+        outer in prop::sample::select(vec![(47u8, 0u16), (17, 4789), (17, 6081)]),
+        head in prop::sample::select(vec![
+            vec![0x00, 0x00, 0x65, 0x58],
+            vec![0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1],
+            vec![0x10, 0x00, 0x22, 0xeb, 0, 0, 0, 1],
+            vec![0x00, 0x00, 0x08, 0x00],
+            vec![0x08, 0, 0, 0, 0, 0, 1, 0],
+            vec![0x01, 0x00, 0x65, 0x58, 0, 0, 1, 0],
+            vec![],
+        ]),
+        rest in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let mut body = head;
+        body.extend_from_slice(&rest);
+        check(LinkType::ETHERNET, &ipv4_tunnel(outer.0, outer.1, &body));
+    }
 
     #[test]
     fn any_bytes_under_any_link_type(link in 0usize..LINKS.len(), frame in prop::collection::vec(any::<u8>(), 0..256)) {

@@ -46,11 +46,19 @@ pub enum Proto {
     Stun,
     /// DTLS records on UDP (DTLS-SRTP handshakes on media ports).
     Dtls,
+    /// Mirrored frames that came in GRE (Ethernet or IP inside).
+    Gre,
+    /// Mirrored frames that came in ERSPAN (type I, II or III).
+    Erspan,
+    /// Mirrored frames that came in VXLAN.
+    Vxlan,
+    /// Mirrored frames that came in Geneve.
+    Geneve,
 }
 
 impl Proto {
     /// Every protocol, in counter order.
-    pub const ALL: [Proto; 17] = [
+    pub const ALL: [Proto; 21] = [
         Proto::Ethernet,
         Proto::Vlan,
         Proto::LinuxCooked,
@@ -68,6 +76,10 @@ impl Proto {
         Proto::Rtcp,
         Proto::Stun,
         Proto::Dtls,
+        Proto::Gre,
+        Proto::Erspan,
+        Proto::Vxlan,
+        Proto::Geneve,
     ];
 
     /// Lower-case name, used in JSON and as a metric label.
@@ -90,6 +102,10 @@ impl Proto {
             Proto::Rtcp => "rtcp",
             Proto::Stun => "stun",
             Proto::Dtls => "dtls",
+            Proto::Gre => "gre",
+            Proto::Erspan => "erspan",
+            Proto::Vxlan => "vxlan",
+            Proto::Geneve => "geneve",
         }
     }
 }

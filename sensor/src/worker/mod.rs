@@ -11,8 +11,9 @@ pub mod tls;
 
 use std::net::SocketAddr;
 
-use callguard_parsers::ErrorKind;
 use callguard_parsers::link::{self, LinkType, Net, Transport};
+use callguard_parsers::tunnel::{self, Tunnel};
+use callguard_parsers::{ErrorKind, Layer};
 use callguard_rules::event::{
     ArpSeen, AuthSeen, CodecSeen, Event, MediaSeen, Payload, SdpSeen, SipMalformedSeen, SipSeen,
     SipTransport, TcpConn,
@@ -822,6 +823,14 @@ impl Worker {
         if let Some(stop) = d.stop {
             self.counters.malformed(stop.layer);
         }
+        if let Some(t) = d.tunnel {
+            self.counters.count(match t {
+                Tunnel::Gre => Proto::Gre,
+                Tunnel::Erspan => Proto::Erspan,
+                Tunnel::Vxlan => Proto::Vxlan,
+                Tunnel::Geneve => Proto::Geneve,
+            });
+        }
         if d.vlans[0] != 0 {
             self.counters.count(Proto::Vlan);
         }
@@ -861,6 +870,14 @@ impl Worker {
                     buf.clear();
                     buf.extend_from_slice(full);
                     match link::decode_transport(ip.proto, &buf) {
+                        Ok(t) if tunnel::carries(ip.proto, udp_dport(&t)) => {
+                            // A tunnel packet fragmented on its way to the sensor (a mirror path whose MTU
+                            // is smaller than the mirrored frames plus the tunnel's headers). Its inner flow
+                            // belongs to the worker its own 5-tuple hashes to, not to this one, which the
+                            // outer fragments' address pair picked: decoding it here would split the flow
+                            // and make findings depend on the number of workers. Counted, not decoded.
+                            self.counters.malformed(Layer::Tunnel);
+                        }
                         Ok(t) => self.transport(seq, ts, ip.src, ip.dst, ip.proto, t, out),
                         Err(e) => self.counters.malformed(e.layer),
                     }
@@ -1157,6 +1174,14 @@ impl Worker {
             }
         }
         c
+    }
+}
+
+/// The UDP destination port of a transport layer, if it is UDP.
+fn udp_dport(t: &Transport<'_>) -> Option<u16> {
+    match t {
+        Transport::Udp(u) => Some(u.dport),
+        _ => None,
     }
 }
 
