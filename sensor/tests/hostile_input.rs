@@ -38,6 +38,22 @@ fn make_seeds() -> Vec<Vec<u8>> {
     }
     let l = callguard_gen::linktypes(1);
     v.extend(l.vlan.into_iter().chain(l.qinq).map(|f| f.data));
+    // Remote-mirror tunnels (ERSPAN II and III, VXLAN): mutations reach the tunnel headers and the frames inside.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pcaps");
+    for name in ["lab-erspan.pcap", "lab-erspan3.pcap", "lab-vxlan.pcap"] {
+        let mut src = callguard::capture::open(&dir.join(name)).unwrap();
+        let mut n = 0;
+        src.for_each(&mut |p| {
+            v.push(p.data.to_vec());
+            n += 1;
+            if n < 60 {
+                std::ops::ControlFlow::Continue(())
+            } else {
+                std::ops::ControlFlow::Break(())
+            }
+        })
+        .unwrap();
+    }
     v
 }
 

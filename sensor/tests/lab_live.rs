@@ -44,6 +44,17 @@ fn posture(alert: &serde_json::Value) -> bool {
 
 /// Runs `tests/lab/scenarios/<name>.sh` with the sensor watching; returns (live lines, offline lines).
 fn scenario(name: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    scenario_with(name, &[], name)
+}
+
+/// Runs `tests/lab/scenarios/<script>.sh` with `env` and the sensor watching; the scenario saves
+/// `lab-<saved>.pcap`. Returns (live lines, offline lines).
+fn scenario_with(
+    script: &str,
+    env: &[(&str, &str)],
+    saved: &str,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let name = script;
     let _guard = LAB
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -54,10 +65,11 @@ fn scenario(name: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
         .env("CALLGUARD_LIVE", env!("CARGO_BIN_EXE_callguard"))
         .env("CALLGUARD_LIVE_OUT", &live_out)
         .env("LAB_OUT_DIR", dir.path())
+        .envs(env.iter().copied())
         .status()
         .unwrap();
     assert!(st.success(), "scenario {name} failed: {st:?}");
-    let recorded = dir.path().join(format!("lab-{name}.pcap"));
+    let recorded = dir.path().join(format!("lab-{saved}.pcap"));
     let offline = Command::new(env!("CARGO_BIN_EXE_callguard"))
         .args(["analyze", "--quiet", "--output", "-"])
         .arg(&recorded)
@@ -314,4 +326,28 @@ fn sip_over_websocket_is_read_live_as_offline() {
     assert_eq!(calls.len(), 1, "{calls:#?}");
     assert_eq!(calls[0]["call"]["transport"], "WS");
     assert_eq!(calls[0]["proto"], "TCP");
+}
+
+#[test]
+fn a_vxlan_remote_mirror_is_decoded_live_as_offline() {
+    let tools: Vec<&str> = LAB_TOOLS.iter().copied().chain(["svcrack"]).collect();
+    if !lab_or_skip(
+        "a_vxlan_remote_mirror_is_decoded_live_as_offline",
+        &tools,
+        true,
+    ) {
+        return;
+    }
+    let (live, offline) = scenario_with("remote-mirror", &[("MIRROR", "vxlan")], "vxlan");
+    check_capture(&live, &offline);
+    // Nothing but tunnel packets reached the sensor's port; inside them, svcrack's brute force and its success.
+    let decoder = &live.last().unwrap()["stats"]["decoder"];
+    assert_eq!(decoder["protocols"]["vxlan"], decoder["packets"]);
+    let sids: Vec<u64> = alerts(&live)
+        .iter()
+        .filter_map(|a| a["alert"]["signature_id"].as_u64())
+        .collect();
+    for sid in [4003, 5001, 5002] {
+        assert!(sids.contains(&sid), "{sid}: {sids:?}");
+    }
 }

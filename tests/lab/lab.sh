@@ -85,7 +85,7 @@ lab_host() {
 	# SPAN: copy every frame the host sends (the port's ingress) to the mirror port.
 	in_ns cg-sw tc qdisc add dev "$port" clsact
 	in_ns cg-sw tc filter add dev "$port" ingress protocol all u32 match u32 0 0 \
-		action mirred egress mirror dev cgmir0
+		action mirred egress mirror dev "$LAB_MIRROR_DEV"
 	ip -n "$ns" addr add "$LAB_NET.$n/24" dev cgeth0
 	ip -n "$ns" link set cgeth0 up
 }
@@ -117,6 +117,7 @@ lab_up() {
 	in_ns cg-sensor sysctl -qw net.ipv6.conf.cgmir1.disable_ipv6=1
 	ip -n cg-sw link set cgmir0 arp off up
 	ip -n cg-sensor link set cgmir1 arp off up
+	lab_remote_mirror "${LAB_MIRROR:-}"
 	local h
 	for h in "${LAB_HOSTS[@]}"; do
 		lab_host "${h%%:*}" "${h##*:}"
@@ -128,6 +129,37 @@ lab_up() {
 		ip -n cg-att route add 10.78.0.0/24 via "$LAB_NET.254"
 	fi
 	lab_log "lab up (tmp $LAB_TMP)"
+}
+
+# lab_remote_mirror [KIND] : with KIND empty, the bridge ports mirror straight to cgmir0 (a local SPAN). Otherwise
+# the switch sends the mirrored frames to the sensor in a tunnel, as remote mirroring does: cgmir0 gets
+# 192.0.2.1/30, the sensor's cgmir1 is 192.0.2.2 (no address in its namespace: the sensor only listens), and the
+# ports mirror into the Linux tunnel device cgtun in cg-sw. KIND: erspan2 (ERSPAN type II, session 7, VLAN 0),
+# erspan3 (type III), gretap (GRE with transparent Ethernet bridging, key 7), vxlan (VNI 7, UDP 4789: what
+# cloud traffic mirroring sends). Jumbo MTU on the mirror link, so that no mirrored frame is fragmented.
+LAB_MIRROR_DEV=cgmir0
+lab_remote_mirror() {
+	local kind=$1
+	LAB_MIRROR_DEV=cgmir0
+	[[ -n $kind ]] || return 0
+	ip -n cg-sw link set cgmir0 mtu 9000
+	ip -n cg-sensor link set cgmir1 mtu 9000
+	ip -n cg-sw addr add 192.0.2.1/30 dev cgmir0
+	ip -n cg-sw neigh replace 192.0.2.2 lladdr 02:77:00:00:02:01 dev cgmir0 nud permanent
+	case $kind in
+	erspan2) ip -n cg-sw link add cgtun type erspan seq key 7 local 192.0.2.1 remote 192.0.2.2 erspan_ver 1 erspan 7 ;;
+	erspan3) ip -n cg-sw link add cgtun type erspan seq key 7 local 192.0.2.1 remote 192.0.2.2 erspan_ver 2 erspan_dir ingress erspan_hwid 3 ;;
+	gretap) ip -n cg-sw link add cgtun type gretap key 7 local 192.0.2.1 remote 192.0.2.2 ;;
+	vxlan) ip -n cg-sw link add cgtun type vxlan id 7 local 192.0.2.1 remote 192.0.2.2 dstport 4789 ;;
+	*)
+		lab_log "unknown LAB_MIRROR $kind"
+		return 1
+		;;
+	esac
+	ip -n cg-sw link set cgtun mtu 8000 up
+	in_ns cg-sw sysctl -qw net.ipv6.conf.cgtun.disable_ipv6=1
+	LAB_MIRROR_DEV=cgtun
+	lab_log "remote mirror: $kind from 192.0.2.1 to the sensor's 192.0.2.2"
 }
 
 lab_down_quiet() {
@@ -217,7 +249,7 @@ lab_save() {
 	local src=$1 dst="${LAB_OUT_DIR:-$LAB_ROOT/pcaps}/lab-$2.pcap"
 	cp "$src" "$dst"
 	chmod 644 "$dst"
-	lab_log "wrote $dst: $(stat -c %s "$dst") bytes, $(tcpdump -r "$dst" -n 2>/dev/null | wc -l) frames"
+	lab_log "wrote $dst: $(stat -c %s "$dst") bytes, $(tcpdump -r "$dst" -n 2>/dev/null | grep -c "^[0-9][0-9]:") frames"
 }
 
 # ---------------------------------------------------------------- servers
