@@ -804,6 +804,13 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
 }
 
 /// `/metrics` of a sensor listening on 127.0.0.1:9477 inside namespace `ns` (whose loopback must be up).
+/// The value of one series in a Prometheus text exposition.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.parse().ok())
+}
+
 fn scrape(ns: &str) -> String {
     let out = Command::new("ip")
         .args(["netns", "exec", ns, "curl", "-sf"])
@@ -835,17 +842,23 @@ fn live_metrics_show_the_traffic_while_capturing() {
         200,
         &["--metrics", "9477"],
         |_| {
-            // A snapshot is published about once a second.
-            std::thread::sleep(Duration::from_millis(1200));
-            text = scrape(&ns.name);
+            // Workers hand over their counters when packet time enters a new second (on an idle link, when
+            // the ring's clock does, a block timeout after the wall clock), and a snapshot is published about
+            // once a second: the last packets show within about 2.5 s. Scrape until they do (at most 15 s).
+            let start = std::time::Instant::now();
+            loop {
+                text = scrape(&ns.name);
+                let done =
+                    series(&text, "callguard_packets_total{protocol=\"rtp\"}") == Some(900.0);
+                if done || start.elapsed() > Duration::from_secs(15) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
         },
     );
-    let value = |series: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
-            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
-            .parse()
-            .unwrap()
+    let value = |name: &str| -> f64 {
+        series(&text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"))
     };
     assert_eq!(value("callguard_calls_started_total"), 3.0);
     assert!(value("callguard_capture_packets_total") >= 955.0);
