@@ -126,6 +126,60 @@ struct Run {
     stderr: String,
 }
 
+/// Whether the EVE file at `p` holds an alert of `sid` (an absent file holds none).
+fn has_sid(p: &Path, sid: u64) -> bool {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .is_ok_and(|v| v["alert"]["signature_id"].as_u64() == Some(sid))
+        })
+}
+
+/// A running sensor's standard error, read on a thread of its own: lines can be awaited while it runs (instead
+/// of sleeping and hoping a loaded machine kept up), and the whole text is there at the end.
+struct Stderr {
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl Stderr {
+    fn of(child: &mut std::process::Child) -> Self {
+        let err = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        Self { lines, reader }
+    }
+
+    /// Waits (at most 30 s) for a line that contains `what`.
+    fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(what) => return,
+                Ok(_) => {}
+                Err(e) => panic!("callguard never said {what:?}: {e}"),
+            }
+        }
+    }
+
+    /// Everything it wrote (call once the sensor has ended).
+    fn finish(self) -> String {
+        self.reader.join().unwrap()
+    }
+}
+
 /// Plays `capture` into the namespace's veth at `pps` and captures it with `callguard live EXTRA...`;
 /// `while_running` gets the sensor's pid once the replay is over, before SIGINT stops it (exit 0 asserted).
 fn replay_into(
@@ -159,29 +213,9 @@ fn replay_into(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the sensor to announce itself (it has opened its sockets by then); standard error is read on
-    // a thread of its own until the end.
-    let err = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line.contains("capturing on"));
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => panic!("callguard live did not say it is capturing: {e}"),
-        }
-    }
+    // Wait for the sensor to announce itself (it has opened its sockets by then).
+    let err = Stderr::of(&mut child);
+    err.wait_for("capturing on");
     replay_file(ns, &root().join("pcaps").join(capture), pps);
     // Let the last ring block retire (block timeout 100 ms) before stopping.
     std::thread::sleep(Duration::from_millis(500));
@@ -200,7 +234,7 @@ fn replay_into(
         .unwrap()
         .read_to_string(&mut summary)
         .unwrap();
-    let stderr = reader.join().unwrap();
+    let stderr = err.finish();
     assert!(status.success(), "exit {status:?}\n{summary}\n{stderr}");
     let (stats, alerts) = stats_of(&out);
     Run {
@@ -355,13 +389,15 @@ fn alerts_reach_the_output_within_a_second() {
             "live",
             "-i",
             "cglab",
-            "--quiet",
             "--output",
         ])
         .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let err = Stderr::of(&mut child);
+    err.wait_for("capturing on");
     // The poisoning in demo.pcap starts 10 s into the capture; played at 10x it is sent 1 s in.
     let replay = Command::new("ip")
         .args([
@@ -402,7 +438,8 @@ fn alerts_reach_the_output_within_a_second() {
     );
     sh(&["kill", "-TERM", &child.id().to_string()]);
     let st = child.wait().unwrap();
-    assert!(st.success(), "SIGTERM ends with status 0: {st:?}");
+    let err = err.finish();
+    assert!(st.success(), "SIGTERM ends with status 0: {st:?}\n{err}");
     assert!(
         seen.is_some(),
         "3 alerts (2 arp-spoof, 1 syn-flood) written within 1 s of the traffic"
@@ -600,7 +637,8 @@ fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
     );
     // Its own user: nothing changes, it runs, and SIGINT ends it with exit 0.
     let mut child = as_nobody("nobody").spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let err = Stderr::of(&mut child);
+    err.wait_for("capturing on");
     assert!(child.try_wait().unwrap().is_none(), "still running");
     let status = thread_status(child.id());
     assert!(
@@ -611,8 +649,7 @@ fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
     );
     sh(&["kill", "-INT", &child.id().to_string()]);
     let st = wait_for(&mut child, Duration::from_secs(20));
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = err.finish();
     assert!(st.success(), "{st:?}: {err}");
     assert!(
         err.contains(&format!(
@@ -626,17 +663,18 @@ fn live_user_is_a_no_op_for_the_current_user_and_an_error_otherwise() {
     let store = dir.path().join("certs.json");
     let mut child = Command::new("ip")
         .args(["netns", "exec", &ns.name, bin, "live", "-i", &iface])
-        .args(["--quiet", "--user", "nobody", "--cert-store"])
+        .args(["--user", "nobody", "--cert-store"])
         .arg(&store)
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let err = Stderr::of(&mut child);
+    err.wait_for("capturing on");
     assert!(child.try_wait().unwrap().is_none(), "still running");
     sh(&["kill", "-INT", &child.id().to_string()]);
     let st = wait_for(&mut child, Duration::from_secs(20));
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = err.finish();
     assert_eq!(st.code(), Some(1), "{err}");
     assert!(
         err.contains("saving certificate store") && err.contains("Permission denied"),
@@ -750,9 +788,15 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let err = Stderr::of(&mut child);
+    err.wait_for("capturing on");
     replay_file(&ns.name, &p1, 200);
-    std::thread::sleep(Duration::from_millis(600));
+    // The first part's alerts are in the file before it is rotated (they are written within about a second).
+    let start = Instant::now();
+    while !(has_sid(&out, 4003) && has_sid(&out, 1006)) && start.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // Rotate, change the rules, SIGHUP.
     let rotated = dir.path().join("eve.json.1");
     std::fs::rename(&out, &rotated).unwrap();
@@ -762,19 +806,12 @@ fn sighup_reloads_the_rules_keeping_state_and_reopens_the_output() {
     )
     .unwrap();
     sh(&["kill", "-HUP", &child.id().to_string()]);
-    std::thread::sleep(Duration::from_millis(600));
+    err.wait_for("SIGHUP: rules re-read");
     replay_file(&ns.name, &p2, 200);
     std::thread::sleep(Duration::from_millis(600));
     sh(&["kill", "-INT", &child.id().to_string()]);
     let status = wait_for(&mut child, Duration::from_secs(20));
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = err.finish();
     assert!(status.success(), "{err}");
     assert!(
         err.contains("SIGHUP: rules re-read") && err.contains("weak-auth disabled"),
