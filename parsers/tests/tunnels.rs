@@ -165,3 +165,28 @@ fn broken_and_nested_tunnels_are_reported_where_they_stop() {
     let Net::Ip(ip) = &d.net else { panic!() };
     assert_eq!(ip.proto, 47);
 }
+
+#[test]
+fn an_erspan_session_over_ipv6_is_peeled_too() {
+    // ip6erspan: the collector reached over IPv6 (2001:db8::1 -> 2001:db8::2), next header GRE.
+    let inner = inner_frame(INVITE);
+    let body = erspan_ii(0, &inner);
+    let mut f = vec![
+        2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0,
+    ];
+    f.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+    f.extend_from_slice(&[47, 64]);
+    f.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    f.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    f.extend_from_slice(&body);
+    let d = link::decode(LinkType::ETHERNET, &f).unwrap();
+    assert_eq!(d.tunnel, Some(Tunnel::Erspan));
+    assert_eq!(
+        sip_of(&d),
+        ("10.77.0.11".into(), 5062, 5060, INVITE.to_vec())
+    );
+    assert_eq!(
+        link::flow_hint(LinkType::ETHERNET, &f),
+        link::flow_hint(LinkType::ETHERNET, &inner)
+    );
+}
