@@ -87,6 +87,7 @@ fn full(path: &Path, workers: usize) -> (u64, f64, u64) {
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     let t = Instant::now();
     let r = pipeline::run(vec![src], &Config::default(), &opts, &mut sink, &mut |_| {});

@@ -18,7 +18,7 @@ use std::time::Duration;
 use callguard::capture::live::LiveSource;
 use callguard::capture::{self, PacketSource};
 use callguard::metrics::{self, Hub, Snapshot};
-use callguard::output::{eve, summary, syslog};
+use callguard::output::{eve, hep, summary, syslog};
 use callguard::pipeline::{self, AlertSink, Options, QueueMode};
 use callguard_rules::config::Config;
 use callguard_rules::detectors::tls_cert_changed::CertStore;
@@ -122,6 +122,14 @@ struct LiveArgs {
         requires = "syslog"
     )]
     syslog_facility: syslog::Facility,
+    /// Also send every SIP message to a HEP version 3 collector (Homer, heplify-server, sngrep -L):
+    /// `udp://HOST[:PORT]` or `HOST[:PORT]`, port 9060 by default. Authorization values and SDP keys are masked
+    /// first.
+    #[arg(long, value_name = "TARGET", value_parser = hep::parse_target)]
+    hep: Option<SocketAddr>,
+    /// The capture agent id in every HEP message.
+    #[arg(long, value_name = "ID", default_value_t = 0, requires = "hep")]
+    hep_id: u32,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
     #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
     metrics: Option<SocketAddr>,
@@ -181,6 +189,14 @@ struct AnalyzeArgs {
         requires = "syslog"
     )]
     syslog_facility: syslog::Facility,
+    /// Also send every SIP message to a HEP version 3 collector (Homer, heplify-server, sngrep -L):
+    /// `udp://HOST[:PORT]` or `HOST[:PORT]`, port 9060 by default. Authorization values and SDP keys are masked
+    /// first.
+    #[arg(long, value_name = "TARGET", value_parser = hep::parse_target)]
+    hep: Option<SocketAddr>,
+    /// The capture agent id in every HEP message.
+    #[arg(long, value_name = "ID", default_value_t = 0, requires = "hep")]
+    hep_id: u32,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics (a bare PORT listens on 127.0.0.1 only).
     #[arg(long, value_name = "ADDR:PORT", value_parser = metrics::parse_listen)]
     metrics: Option<SocketAddr>,
@@ -407,6 +423,39 @@ fn start_syslog(
     Ok(Some(s))
 }
 
+/// Starts the HEP sink when asked, and lets the metrics endpoint follow its counters.
+fn start_hep(
+    target: Option<SocketAddr>,
+    id: u32,
+    hub: Option<&Arc<Hub>>,
+) -> Result<Option<hep::Hep>> {
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    let h = hep::Hep::start(target, id)
+        .with_context(|| format!("starting the HEP sink to {target}"))?;
+    if let Some(hub) = hub {
+        hub.attach_hep(h.stats_handle());
+    }
+    Ok(Some(h))
+}
+
+/// Stops the HEP sink (what is queued gets 5 s to go out) and says what it sent.
+fn close_hep(h: Option<hep::Hep>, quiet: bool) {
+    let Some(h) = h else { return };
+    let target = h.target();
+    let st = h.close(Duration::from_secs(5));
+    if !quiet || st.dropped > 0 || st.errors > 0 {
+        say!(
+            "callguard: hep to {target}: {} SIP messages sent, {} dropped, {} too big, {} errors",
+            st.sent,
+            st.dropped,
+            st.too_big,
+            st.errors
+        );
+    }
+}
+
 /// Runs `run` with the EVE writer as the sink, teed to the syslog sink when there is one; the syslog sink is
 /// then stopped (what is queued gets 5 s to go out) and what it could not deliver is said.
 fn with_sinks<R>(
@@ -495,16 +544,19 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
             b.set_position(done_before + off);
         }
     };
+    let hep_sink = start_hep(a.hep, a.hep_id, hub.as_ref())?;
     let opts = Options {
         workers,
         mode: QueueMode::Block,
         metrics: hub.clone(),
         control: None,
+        hep: hep_sink.as_ref().map(hep::Hep::handle),
     };
     let sink = start_syslog(a.syslog, a.syslog_facility, hub.as_ref())?;
     let report = with_sinks(&mut out.writer, sink, a.quiet, |s| {
         pipeline::run_engine(sources, engine, &opts, s, &mut progress)
     });
+    close_hep(hep_sink, a.quiet);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -669,6 +721,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
             .spawn(move || on_sighup(&control, &hup, &done, rules.as_ref(), config, quiet))
             .context("starting the SIGHUP thread")?
     };
+    let hep_sink = start_hep(a.hep, a.hep_id, hub.as_ref())?;
     let opts = pipeline::LiveOptions {
         workers: default_workers(a.workers),
         fanout: fanout > 0 && !use_libpcap,
@@ -676,6 +729,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
         ring_lag: Duration::from_millis(u64::from(a.block_timeout_ms) + 150),
         metrics: hub.clone(),
         control: Some(control),
+        hep: hep_sink.as_ref().map(hep::Hep::handle),
     };
     if !a.quiet {
         say!(
@@ -692,6 +746,7 @@ fn live(a: LiveArgs) -> Result<ExitCode> {
     let report = with_sinks(&mut out.writer, sink, a.quiet, |s| {
         pipeline::run_live_engine(sources, engine, &opts, s, &stop)
     });
+    close_hep(hep_sink, a.quiet);
     done.store(true, Ordering::Relaxed);
     let _ = watcher.join();
     if let Some(h) = &hub {
@@ -758,6 +813,7 @@ mod tests {
             "user" => "nobody",
             "syslog" => "udp://127.0.0.1:514",
             "syslog_facility" => "local3",
+            "hep" => "udp://127.0.0.1:9060",
             _ => return None,
         })
     }

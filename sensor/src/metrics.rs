@@ -39,6 +39,7 @@ use prometheus::proto::{
 use prometheus::{Encoder, TextEncoder};
 
 use crate::latency::{EngineLatency, Latency};
+use crate::output::hep::{HepStats, HepStatsHandle};
 use crate::output::syslog::{StatsHandle, SyslogStats};
 use crate::output::tally::{Hist, MediaTally, POSTURES, TRANSPORTS};
 use crate::pipeline::{DetectorTally, LiveCounters, Report};
@@ -115,6 +116,8 @@ pub struct Hub {
     live: Mutex<Option<Arc<LiveCounters>>>,
     /// The syslog sink's counters, when there is one.
     syslog: Mutex<Option<StatsHandle>>,
+    /// The HEP sink's counters, when there is one.
+    hep: Mutex<Option<HepStatsHandle>>,
 }
 
 impl Hub {
@@ -145,6 +148,19 @@ impl Hub {
     /// Follows a syslog sink's counters.
     pub fn attach_syslog(&self, h: StatsHandle) {
         *self.syslog.lock().unwrap_or_else(PoisonError::into_inner) = Some(h);
+    }
+
+    /// Follows a HEP sink's counters.
+    pub fn attach_hep(&self, h: HepStatsHandle) {
+        *self.hep.lock().unwrap_or_else(PoisonError::into_inner) = Some(h);
+    }
+
+    fn hep_stats(&self) -> Option<HepStats> {
+        self.hep
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(HepStatsHandle::get)
     }
 
     fn syslog_stats(&self) -> Option<SyslogStats> {
@@ -701,6 +717,24 @@ pub fn render(hub: &Hub) -> String {
             )
             .add(&[], st.reconnects)
             .0,
+        );
+    }
+    if let Some(st) = hub.hep_stats() {
+        fams.push(
+            Family::counter(
+                "callguard_hep_messages_total",
+                "SIP messages for the HEP collector, by outcome: sent, dropped (queue full, send failed, or not \
+                 sent in time at the end), too_big (over one datagram).",
+            )
+            .add(&[("outcome", "sent")], st.sent)
+            .add(&[("outcome", "dropped")], st.dropped)
+            .add(&[("outcome", "too_big")], st.too_big)
+            .0,
+        );
+        fams.push(
+            Family::counter("callguard_hep_errors_total", "Failed HEP sends.")
+                .add(&[], st.errors)
+                .0,
         );
     }
     #[cfg(target_os = "linux")]

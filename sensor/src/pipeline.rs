@@ -44,6 +44,7 @@ use crate::capture::{CaptureError, PacketSource, RawPacket};
 use crate::latency::{EngineLatency, Latency};
 use crate::metrics::{Hub, Snapshot};
 use crate::output::certs::CertInventory;
+use crate::output::hep::HepHandle;
 use crate::output::tally::MediaTally;
 use crate::stats::Counters;
 use crate::worker::Worker;
@@ -80,6 +81,8 @@ pub struct Options {
     pub metrics: Option<Arc<Hub>>,
     /// Reload and reopen requests (SIGHUP).
     pub control: Option<Arc<Control>>,
+    /// Every SIP message the workers frame also goes to this HEP collector (`--hep`).
+    pub hep: Option<HepHandle>,
 }
 
 /// Where alerts and periodic statistics go.
@@ -603,8 +606,12 @@ fn worker_loop(
     free: Sender<PacketBatch>,
     out: Sender<EventBatch>,
     free_events: Receiver<Vec<Event>>,
+    hep: Option<HepHandle>,
 ) -> Counters {
     let mut w = Worker::new();
+    if let Some(h) = hep {
+        w.set_hep(h);
+    }
     let mut events = Vec::new();
     let mut snapshot_sec = 0;
     let mut latency = Latency::default();
@@ -1033,6 +1040,7 @@ struct Hooks {
     stats_every: Option<Duration>,
     metrics: Option<Arc<Hub>>,
     control: Option<Arc<Control>>,
+    hep: Option<HepHandle>,
 }
 
 #[expect(
@@ -1051,6 +1059,7 @@ fn start<'scope, 'env>(
         stats_every,
         metrics,
         control,
+        hep,
     } = hooks;
     let (free_tx, free_rx) = crossbeam_channel::bounded::<PacketBatch>(n * (QUEUE_BATCHES + 2));
     let (ev_tx, ev_rx) = crossbeam_channel::bounded::<EventBatch>(n * QUEUE_BATCHES);
@@ -1064,9 +1073,10 @@ fn start<'scope, 'env>(
         free_event_txs.push(fe_tx);
         let free = free_tx.clone();
         let out = ev_tx.clone();
+        let hep = hep.clone();
         let handle = std::thread::Builder::new()
             .name(format!("cg-worker-{id}"))
-            .spawn_scoped(scope, move || worker_loop(id, rx, free, out, fe_rx))
+            .spawn_scoped(scope, move || worker_loop(id, rx, free, out, fe_rx, hep))
             .expect("invariant: the OS can start a worker thread");
         workers.push(handle);
     }
@@ -1162,6 +1172,7 @@ pub fn run_engine(
                 stats_every: None,
                 metrics: opts.metrics.clone(),
                 control: opts.control.clone(),
+                hep: opts.hep.clone(),
             },
         );
         let mut d = Dispatcher::with(
@@ -1219,6 +1230,8 @@ pub struct LiveOptions {
     pub metrics: Option<Arc<Hub>>,
     /// Reload and reopen requests (SIGHUP).
     pub control: Option<Arc<Control>>,
+    /// Every SIP message the workers frame also goes to this HEP collector (`--hep`).
+    pub hep: Option<HepHandle>,
 }
 
 /// How often a live dispatcher flushes when packets are few: alerts reach the output within this plus the
@@ -1331,6 +1344,7 @@ pub fn run_live_engine(
                 stats_every: Some(opts.stats_every),
                 metrics: opts.metrics.clone(),
                 control: opts.control.clone(),
+                hep: opts.hep.clone(),
             },
         );
         if opts.fanout {
@@ -1600,6 +1614,7 @@ mod tests {
             mode: QueueMode::Block,
             metrics: None,
             control: None,
+            hep: None,
         };
         run_engine(vec![Box::new(src)], engine, &opts, &mut Quiet, &mut |_| {});
         std::mem::take(&mut *seen.lock().unwrap())

@@ -86,6 +86,7 @@ fn offline(name: &str) -> Vec<Value> {
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     pipeline::run(vec![src], &Config::default(), &opts, &mut w, &mut |_| {});
     lines(w.into_inner())
@@ -106,6 +107,7 @@ fn live(frames: Frames, stats_every: Duration) -> (Vec<Value>, pipeline::Report)
         ring_lag: Duration::from_millis(250),
         metrics: None,
         control: None,
+        hep: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     w.line(&eve::stats_json(&report)).unwrap();
@@ -167,6 +169,7 @@ fn fanout_sockets_merge_in_time_order() {
         ring_lag: Duration::from_millis(250),
         metrics: None,
         control: None,
+        hep: None,
     };
     let report = pipeline::run_live(srcs, &Config::default(), &opts, &mut w, &stop);
     assert_eq!(report.workers, 2);

@@ -526,6 +526,7 @@ fn sdes_keys_and_digest_responses_of_a_capture_never_reach_the_receiver() {
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     let src = capture::open(&pcap).unwrap();
     pipeline::run(vec![src], &Config::default(), &opts, &mut tee, &mut |_| {});

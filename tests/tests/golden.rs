@@ -127,6 +127,7 @@ fn run(path: &Path, workers: usize, config: &Config) -> Vec<Value> {
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
     assert!(

@@ -20,6 +20,7 @@ fn floods(path: &std::path::Path, config: &Config) -> Vec<(String, String, Strin
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     let report = pipeline::run(vec![src], config, &opts, &mut w, &mut |_| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);

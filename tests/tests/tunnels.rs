@@ -29,6 +29,7 @@ fn run(path: &Path, workers: usize) -> (Vec<Value>, Value) {
         mode: QueueMode::Block,
         metrics: None,
         control: None,
+        hep: None,
     };
     let report = pipeline::run(vec![src], &Config::default(), &opts, &mut w, &mut |_| {});
     assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -1,7 +1,8 @@
-//! Outputs: EVE JSON lines, syslog messages and the terminal summary.
+//! Outputs: EVE JSON lines, syslog messages, SIP over HEP and the terminal summary.
 
 pub mod certs;
 pub mod eve;
+pub mod hep;
 pub mod summary;
 pub mod syslog;
 pub mod tally;

@@ -146,8 +146,19 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address (no port), resolved; `default` when no
+/// port is given. (The HEP sink's targets read the same way.)
+pub(crate) fn host_port(s: &str, default: u16) -> Result<SocketAddr, String> {
+    let (host, port) = split_host_port_or(s, default)?;
+    resolve(host, port)
+}
+
 /// `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 address (no port).
 fn split_host_port(s: &str) -> Result<(&str, u16), String> {
+    split_host_port_or(s, DEFAULT_PORT)
+}
+
+fn split_host_port_or(s: &str, default: u16) -> Result<(&str, u16), String> {
     if s.is_empty() {
         return Err("no host".into());
     }
@@ -159,7 +170,7 @@ fn split_host_port(s: &str) -> Result<(&str, u16), String> {
             return Err(format!("{host:?} in brackets is not an IPv6 address"));
         }
         return match after {
-            "" => Ok((host, DEFAULT_PORT)),
+            "" => Ok((host, default)),
             p => match p.strip_prefix(':') {
                 Some(p) => Ok((host, port(p)?)),
                 None => Err(format!("unexpected {after:?} after the address")),
@@ -167,7 +178,7 @@ fn split_host_port(s: &str) -> Result<(&str, u16), String> {
         };
     }
     if s.parse::<Ipv6Addr>().is_ok() {
-        return Ok((s, DEFAULT_PORT));
+        return Ok((s, default));
     }
     match s.rsplit_once(':') {
         Some((h, _)) if h.contains(':') => {
@@ -175,7 +186,7 @@ fn split_host_port(s: &str) -> Result<(&str, u16), String> {
         }
         Some(("", _)) => Err("no host".into()),
         Some((h, p)) => Ok((h, port(p)?)),
-        None => Ok((s, DEFAULT_PORT)),
+        None => Ok((s, default)),
     }
 }
 

@@ -20,6 +20,7 @@ use callguard_rules::event::{
 };
 use callguard_rules::time::PacketTime;
 
+use crate::output::hep::{HepHandle, HepTransport};
 use crate::stats::{Counters, Proto, SipCounters};
 use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
@@ -123,6 +124,9 @@ struct SipTally {
     /// Close, ping and pong frames.
     ws_control: u64,
     events: Vec<SipSeen>,
+    /// Where every framed SIP message is also sent (`--hep`), and the packet time of the segment being handled.
+    hep: Option<HepHandle>,
+    ts: PacketTime,
     /// The messages of the segment being handled that did not parse, and the point where a stream's framing
     /// broke (one for each count in `malformed`), and the requests that parsed but cannot be followed (no
     /// usable Call-ID or CSeq: not counted malformed), in stream order.
@@ -371,6 +375,9 @@ impl SipTally {
     ) {
         if callguard_parsers::sip::is_keepalive(bytes) {
             return;
+        }
+        if let Some(h) = &self.hep {
+            h.send(self.ts, src, dst, HepTransport::Tcp, bytes);
         }
         match callguard_parsers::sip::Message::parse(bytes) {
             Ok(m) => {
@@ -768,6 +775,8 @@ pub struct Worker {
     dtls: tls::DtlsTable,
     scratch: Vec<u8>,
     last_sweep_sec: u64,
+    /// Where every SIP message over UDP is also sent (`--hep`; TCP's go from the app layer).
+    hep: Option<HepHandle>,
 }
 
 impl Default for Worker {
@@ -789,7 +798,14 @@ impl Worker {
             dtls: tls::DtlsTable::default(),
             scratch: Vec::new(),
             last_sweep_sec: 0,
+            hep: None,
         }
+    }
+
+    /// Sends every SIP message this worker frames to a HEP collector too.
+    pub fn set_hep(&mut self, h: HepHandle) {
+        self.app.tally.hep = Some(h.clone());
+        self.hep = Some(h);
     }
 
     /// Processes one frame; events go to `out`.
@@ -930,6 +946,7 @@ impl Worker {
                 let s = SocketAddr::new(src, t.sport);
                 let d = SocketAddr::new(dst, t.dport);
                 self.app.seq = seq;
+                self.app.tally.ts = ts;
                 let hs = self.tcp.segment(ts, s, d, &t, &mut self.app);
                 for e in self.app.tally.events.drain(..) {
                     out.push(Event {
@@ -1049,6 +1066,9 @@ impl Worker {
         payload: &[u8],
         out: &mut Vec<Event>,
     ) {
+        if let Some(h) = &self.hep {
+            h.send(ts, src, dst, HepTransport::Udp, payload);
+        }
         match callguard_parsers::sip::Message::parse(payload) {
             Ok(m) => {
                 self.counters.count(Proto::Sip);
