@@ -14,7 +14,8 @@
 //! for byte, so that `Content-Length` and every offset still hold ([`mask_secrets`]).
 //!
 //! The workers never wait: [`HepHandle::send`] encodes the datagram and puts it on a bounded queue
-//! ([`QUEUE_CAPACITY`]) read by a thread of its own; a full queue drops it, counted. Every message handed
+//! ([`QUEUE_CAPACITY`] datagrams, [`QUEUE_BYTES`] bytes) read by a thread of its own; a full queue drops it,
+//! counted. Every message handed
 //! over ends up counted once: sent, dropped, or too big (a datagram over [`MAX_DATAGRAM`]).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -33,6 +34,10 @@ pub const DEFAULT_PORT: u16 = 9060;
 
 /// Datagrams waiting for the sender thread; more are dropped and counted.
 pub const QUEUE_CAPACITY: usize = 16_384;
+
+/// Bytes waiting for the sender thread, all datagrams together: the queue's memory bound whatever the
+/// messages' sizes (a datagram that would pass it is dropped and counted).
+pub const QUEUE_BYTES: u64 = 32 << 20;
 
 /// Largest datagram sent: the HEP length field is 16 bits, and an IPv4 UDP payload holds 65,507 bytes.
 pub const MAX_DATAGRAM: usize = 65_000;
@@ -233,6 +238,8 @@ struct Counters {
     dropped: AtomicU64,
     too_big: AtomicU64,
     errors: AtomicU64,
+    /// Bytes in the queue now.
+    queued: AtomicU64,
 }
 
 impl Counters {
@@ -269,9 +276,16 @@ impl HepHandle {
             self.counters.too_big.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        let len = buf.len() as u64;
+        if self.counters.queued.fetch_add(len, Ordering::Relaxed) + len > QUEUE_BYTES {
+            self.counters.queued.fetch_sub(len, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         match self.tx.try_send(buf) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counters.queued.fetch_sub(len, Ordering::Relaxed);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -369,6 +383,7 @@ fn sender(sock: &UdpSocket, rx: &Receiver<Vec<u8>>, stop: &Receiver<()>, c: &Cou
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(d) => {
+                c.queued.fetch_sub(d.len() as u64, Ordering::Relaxed);
                 if sock.send(&d).is_ok() {
                     c.sent.fetch_add(1, Ordering::Relaxed);
                 } else {
@@ -503,6 +518,27 @@ mod tests {
             HepTransport::Udp,
             &vec![b'x'; MAX_DATAGRAM]
         ));
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_as_well_as_in_datagrams() {
+        // A handle whose sender thread never reads: big messages fill the byte bound long before the count.
+        let (tx, _rx) = crossbeam_channel::bounded::<Vec<u8>>(QUEUE_CAPACITY);
+        let h = HepHandle {
+            tx,
+            capture_id: 0,
+            counters: Arc::new(Counters::default()),
+        };
+        let src: SocketAddr = "10.0.0.1:5060".parse().unwrap();
+        let msg = vec![b'x'; 60_000];
+        for _ in 0..1000 {
+            h.send(PacketTime::ZERO, src, src, HepTransport::Udp, &msg);
+        }
+        let st = h.counters.get();
+        let queued = h.counters.queued.load(Ordering::Relaxed);
+        assert!(queued <= QUEUE_BYTES, "{queued}");
+        assert_eq!(h.tx.len() as u64 + st.dropped, 1000);
+        assert!(st.dropped > 400, "{st:?}");
     }
 
     #[test]
