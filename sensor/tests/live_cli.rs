@@ -126,6 +126,16 @@ struct Run {
     stderr: String,
 }
 
+/// A helper process that is killed when the test ends, whether it passes or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Whether the EVE file at `p` holds an alert of `sid` (an absent file holds none).
 fn has_sid(p: &Path, sid: u64) -> bool {
     std::fs::read_to_string(p)
@@ -872,12 +882,22 @@ fn live_metrics_show_the_traffic_while_capturing() {
     let ns = Netns::new("cgmet");
     // A new namespace's loopback is down.
     sh(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
+    // A HEP collector that reads and discards, in the namespace: the live workers send the SIP there.
+    let sink = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "/usr/bin/python3", "-c"])
+        .arg(
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 9061))\n\
+             while True:\n    s.recv(65535)\n",
+        )
+        .spawn()
+        .unwrap();
+    let sink = KillOnDrop(sink);
     let mut text = String::new();
     replay_into(
         &ns.name,
         "lab-calls.pcap",
         200,
-        &["--metrics", "9477"],
+        &["--metrics", "9477", "--hep", "127.0.0.1:9061"],
         |_| {
             // Workers hand over their counters when packet time enters a new second (on an idle link, when
             // the ring's clock does, a block timeout after the wall clock), and a snapshot is published about
@@ -885,8 +905,10 @@ fn live_metrics_show_the_traffic_while_capturing() {
             let start = std::time::Instant::now();
             loop {
                 text = scrape(&ns.name);
-                let done =
-                    series(&text, "callguard_packets_total{protocol=\"rtp\"}") == Some(900.0);
+                let done = series(&text, "callguard_packets_total{protocol=\"rtp\"}")
+                    == Some(900.0)
+                    && series(&text, "callguard_hep_messages_total{outcome=\"sent\"}")
+                        == Some(43.0);
                 if done || start.elapsed() > Duration::from_secs(15) {
                     break;
                 }
@@ -902,4 +924,15 @@ fn live_metrics_show_the_traffic_while_capturing() {
     assert_eq!(value("callguard_packets_total{protocol=\"rtp\"}"), 900.0);
     assert_eq!(value("callguard_run_finished"), 0.0);
     assert_eq!(value("callguard_capture_drops_total{stage=\"queue\"}"), 0.0);
+    // Every SIP message of the capture went to the HEP collector as it was captured.
+    drop(sink);
+    assert_eq!(
+        value("callguard_hep_messages_total{outcome=\"sent\"}"),
+        43.0
+    );
+    assert_eq!(
+        value("callguard_hep_messages_total{outcome=\"dropped\"}"),
+        0.0
+    );
+    assert_eq!(value("callguard_hep_errors_total"), 0.0);
 }
