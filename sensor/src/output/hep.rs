@@ -240,6 +240,8 @@ struct Counters {
     errors: AtomicU64,
     /// Bytes in the queue now.
     queued: AtomicU64,
+    /// Set by [`Hep::close`] when its time is up: the sender stops at once.
+    abort: std::sync::atomic::AtomicBool,
 }
 
 impl Counters {
@@ -364,9 +366,9 @@ impl Hep {
             while !t.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
             }
-            if t.is_finished() {
-                let _ = t.join();
-            }
+            // Out of time: the sender stops after the datagram in hand, so what is left is counted once.
+            self.handle.counters.abort.store(true, Ordering::Relaxed);
+            let _ = t.join();
         }
         // Whatever is still queued will not be sent.
         let left = self.handle.tx.len() as u64;
@@ -381,6 +383,9 @@ impl Hep {
 fn sender(sock: &UdpSocket, rx: &Receiver<Vec<u8>>, stop: &Receiver<()>, c: &Counters) {
     let mut stopping = false;
     loop {
+        if c.abort.load(Ordering::Relaxed) {
+            return;
+        }
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(d) => {
                 c.queued.fetch_sub(d.len() as u64, Ordering::Relaxed);
