@@ -68,11 +68,17 @@ pub struct Inner<'a> {
     pub vlan: u16,
 }
 
-/// Whether an IP packet of protocol `proto` whose UDP destination port (if UDP) is `dport` is a tunnel this
-/// module peels: the question asked of a reassembled datagram (see [`crate::link::decode`]).
-pub fn carries(proto: u8, dport: Option<u16>) -> bool {
-    proto == IPPROTO_GRE
-        || (proto == IPPROTO_UDP && matches!(dport, Some(VXLAN_PORT | GENEVE_PORT)))
+/// Whether an IP datagram of protocol `proto` with payload `ip_payload` (and, for UDP, its destination port
+/// and payload) is a tunnel this module peels, broken or not: the question asked of a reassembled datagram
+/// (see [`crate::link::decode`]). PPTP's GRE, MPLS over GRE and other services on the tunnel ports are not.
+pub fn carries(proto: u8, ip_payload: &[u8], udp: Option<(u16, &[u8])>) -> bool {
+    let peeled = match (proto, udp) {
+        (IPPROTO_GRE, _) => gre(ip_payload),
+        (IPPROTO_UDP, Some((VXLAN_PORT, p))) => vxlan(p),
+        (IPPROTO_UDP, Some((GENEVE_PORT, p))) => geneve(p),
+        _ => return false,
+    };
+    !matches!(peeled, Err(e) if e.kind == ErrorKind::Unsupported)
 }
 
 fn invalid(offset: usize) -> ParseError {
@@ -310,8 +316,18 @@ mod tests {
             geneve(&[0x40, 0, 0x65, 0x58, 0, 0, 0, 0]).unwrap_err().kind,
             ErrorKind::Unsupported
         );
-        assert!(carries(IPPROTO_GRE, None));
-        assert!(carries(IPPROTO_UDP, Some(VXLAN_PORT)));
-        assert!(!carries(IPPROTO_UDP, Some(5060)));
+        assert!(carries(IPPROTO_GRE, &[0x00, 0x00, 0x65, 0x58], None));
+        assert!(!carries(
+            IPPROTO_GRE,
+            &[0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 0],
+            None
+        ));
+        assert!(carries(
+            IPPROTO_UDP,
+            &[],
+            Some((VXLAN_PORT, &[0x08, 0, 0, 0, 0, 0, 1, 0]))
+        ));
+        assert!(!carries(IPPROTO_UDP, &[], Some((VXLAN_PORT, &[0; 8]))));
+        assert!(!carries(IPPROTO_UDP, &[], Some((5060, &[0x08; 8]))));
     }
 }

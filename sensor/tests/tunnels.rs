@@ -107,3 +107,27 @@ fn a_fragmented_tunnel_packet_is_counted_not_decoded() {
     assert_eq!(c.proto[Proto::IpFragment as usize], 2);
     assert_eq!(c.proto[Proto::Sip as usize], 0);
 }
+
+#[test]
+fn a_fragmented_gre_packet_that_is_no_mirror_is_plain_ip() {
+    // PPTP's enhanced GRE (version 1) cut in two: reassembled, it is another IP protocol, not a tunnel error.
+    let mut body = vec![0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1];
+    body.extend_from_slice(&[0u8; 120]);
+    let first = eth(ipv4(
+        47,
+        &body[..64],
+        [192, 0, 2, 1],
+        [192, 0, 2, 2],
+        0x2000,
+    ));
+    let second = eth(ipv4(
+        47,
+        &body[64..],
+        [192, 0, 2, 1],
+        [192, 0, 2, 2],
+        64 / 8,
+    ));
+    let mut w = Worker::new();
+    assert_eq!(sip_events(&mut w, &[first, second]), 0);
+    assert_eq!(w.counters().malformed[Layer::Tunnel.index()], 0);
+}

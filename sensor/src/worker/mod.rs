@@ -886,7 +886,7 @@ impl Worker {
                     buf.clear();
                     buf.extend_from_slice(full);
                     match link::decode_transport(ip.proto, &buf) {
-                        Ok(t) if tunnel::carries(ip.proto, udp_dport(&t)) => {
+                        Ok(t) if tunnel::carries(ip.proto, &buf, udp_of(&t)) => {
                             // A tunnel packet fragmented on its way to the sensor (a mirror path whose MTU
                             // is smaller than the mirrored frames plus the tunnel's headers). Its inner flow
                             // belongs to the worker its own 5-tuple hashes to, not to this one, which the
@@ -1197,10 +1197,10 @@ impl Worker {
     }
 }
 
-/// The UDP destination port of a transport layer, if it is UDP.
-fn udp_dport(t: &Transport<'_>) -> Option<u16> {
+/// The UDP destination port and payload of a transport layer, if it is UDP.
+fn udp_of<'a>(t: &Transport<'a>) -> Option<(u16, &'a [u8])> {
     match t {
-        Transport::Udp(u) => Some(u.dport),
+        Transport::Udp(u) => Some((u.dport, u.payload)),
         _ => None,
     }
 }
