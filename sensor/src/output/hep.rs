@@ -9,7 +9,8 @@
 //!
 //! What is sent: every SIP message a worker frames, over UDP, TCP or WebSocket, parsed or not (a collector
 //! wants the malformed ones too). Secrets never leave the sensor: before a message is queued, the values of its
-//! `Authorization` and `Proxy-Authorization` headers (digest responses, Basic credentials) and, in its body,
+//! `Authorization` and `Proxy-Authorization` headers (digest responses, Basic credentials), of
+//! `Authentication-Info` and `Proxy-Authentication-Info` (the server's `rspauth`) and, in its body,
 //! the keys of `a=crypto` (`inline:` key and salt), `a=ice-pwd` and `k=` lines are overwritten with `*`, byte
 //! for byte, so that `Content-Length` and every offset still hold ([`mask_secrets`]).
 //!
@@ -63,8 +64,8 @@ pub fn parse_target(s: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("HEP target {s:?}: {e}"))
 }
 
-/// Overwrites with `*` the secrets in a SIP message: the values of `Authorization` and `Proxy-Authorization`
-/// header lines (and their continuation lines), and in the body the key of every `inline:` in an `a=crypto`
+/// Overwrites with `*` the secrets in a SIP message: the values of `Authorization`, `Proxy-Authorization`,
+/// `Authentication-Info` and `Proxy-Authentication-Info` header lines (and their continuation lines), and in the body the key of every `inline:` in an `a=crypto`
 /// line and the values of `a=ice-pwd` and `k=` lines. Lengths do not change. Works on bytes, so it masks a
 /// message that does not parse too.
 pub fn mask_secrets(msg: &mut [u8]) {
@@ -104,14 +105,23 @@ fn mask_all(b: &mut [u8]) {
     }
 }
 
-/// Masks the value of an `Authorization` or `Proxy-Authorization` line; whether it was one.
+/// Masks the value of an `Authorization`, `Proxy-Authorization`, `Authentication-Info` or
+/// `Proxy-Authentication-Info` line; whether it was one.
 fn mask_header_line(line: &mut [u8]) -> bool {
     let Some(colon) = line.iter().position(|&b| b == b':') else {
         return false;
     };
     let name = line.get(..colon).unwrap_or_default().trim_ascii();
-    let secret = name.eq_ignore_ascii_case(b"authorization")
-        || name.eq_ignore_ascii_case(b"proxy-authorization");
+    // The credentials, and the server's `rspauth` (RFC 2617 §3.2.3), which a dictionary attack can test
+    // passwords against as well as a response.
+    let secret = [
+        &b"authorization"[..],
+        b"proxy-authorization",
+        b"authentication-info",
+        b"proxy-authentication-info",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n));
     if secret && let Some(v) = line.get_mut(colon + 1..) {
         mask_all(v);
     }
@@ -424,7 +434,7 @@ mod tests {
     fn credentials_and_keys_are_masked_and_nothing_else() {
         let msg = "REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1\r\nAuthorization: Digest username=\"1001\", \
                    response=\"6629fae49393a05397450978507c4ef1\"\r\n  , nonce=\"x\"\r\nproxy-authorization : Basic \
-                   QWxhZGRpbjpvcGVu\r\nContent-Length: 60\r\n\r\nv=0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 \
+                   QWxhZGRpbjpvcGVu\r\nAuthentication-Info: rspauth=\"9f2a\"\r\nContent-Length: 60\r\n\r\nv=0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 \
                    inline:S3cr3tK3y|2^20|1:32;inline:Other\r\na=ice-pwd:pw\r\nk=clear:x\r\n";
         let m = masked(msg);
         for secret in [
@@ -436,6 +446,7 @@ mod tests {
             "nonce",
             "ice-pwd:pw",
             "clear:x",
+            "9f2a",
         ] {
             assert!(!m.contains(secret), "{secret} in {m}");
         }
