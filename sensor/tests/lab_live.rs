@@ -54,21 +54,20 @@ fn scenario_with(
     env: &[(&str, &str)],
     saved: &str,
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
-    let name = script;
     let _guard = LAB
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let live_out = dir.path().join("live.json");
     let st = Command::new("bash")
-        .arg(root().join(format!("tests/lab/scenarios/{name}.sh")))
+        .arg(root().join(format!("tests/lab/scenarios/{script}.sh")))
         .env("CALLGUARD_LIVE", env!("CARGO_BIN_EXE_callguard"))
         .env("CALLGUARD_LIVE_OUT", &live_out)
         .env("LAB_OUT_DIR", dir.path())
         .envs(env.iter().copied())
         .status()
         .unwrap();
-    assert!(st.success(), "scenario {name} failed: {st:?}");
+    assert!(st.success(), "scenario {script} failed: {st:?}");
     let recorded = dir.path().join(format!("lab-{saved}.pcap"));
     let offline = Command::new(env!("CARGO_BIN_EXE_callguard"))
         .args(["analyze", "--quiet", "--output", "-"])

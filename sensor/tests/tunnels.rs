@@ -48,6 +48,16 @@ fn erspan(frame: &[u8]) -> Vec<u8> {
     g
 }
 
+/// A GRE datagram (192.0.2.1 -> 192.0.2.2) of `body` cut in two IP fragments at byte 64 (a multiple of 8): id
+/// 9, offsets 0 and 64.
+fn gre_in_two(body: &[u8]) -> [Vec<u8>; 2] {
+    let (src, dst) = ([192, 0, 2, 1], [192, 0, 2, 2]);
+    [
+        eth(ipv4(47, &body[..64], src, dst, 0x2000)),
+        eth(ipv4(47, &body[64..], src, dst, 64 / 8)),
+    ]
+}
+
 fn sip_events(w: &mut Worker, frames: &[Vec<u8>]) -> usize {
     let mut events = Vec::new();
     for (i, f) in frames.iter().enumerate() {
@@ -85,21 +95,7 @@ fn an_erspan_frame_is_the_sip_message_inside_it() {
 #[test]
 fn a_fragmented_tunnel_packet_is_counted_not_decoded() {
     let body = erspan(&mirrored());
-    // The outer datagram cut in two at byte 64 (a multiple of 8): id 9, offsets 0 and 64.
-    let first = eth(ipv4(
-        47,
-        &body[..64],
-        [192, 0, 2, 1],
-        [192, 0, 2, 2],
-        0x2000,
-    ));
-    let second = eth(ipv4(
-        47,
-        &body[64..],
-        [192, 0, 2, 1],
-        [192, 0, 2, 2],
-        64 / 8,
-    ));
+    let [first, second] = gre_in_two(&body);
     let mut w = Worker::new();
     assert_eq!(sip_events(&mut w, &[first, second]), 0);
     let c = w.counters();
@@ -113,20 +109,7 @@ fn a_fragmented_gre_packet_that_is_no_mirror_is_plain_ip() {
     // PPTP's enhanced GRE (version 1) cut in two: reassembled, it is another IP protocol, not a tunnel error.
     let mut body = vec![0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1];
     body.extend_from_slice(&[0u8; 120]);
-    let first = eth(ipv4(
-        47,
-        &body[..64],
-        [192, 0, 2, 1],
-        [192, 0, 2, 2],
-        0x2000,
-    ));
-    let second = eth(ipv4(
-        47,
-        &body[64..],
-        [192, 0, 2, 1],
-        [192, 0, 2, 2],
-        64 / 8,
-    ));
+    let [first, second] = gre_in_two(&body);
     let mut w = Worker::new();
     assert_eq!(sip_events(&mut w, &[first, second]), 0);
     assert_eq!(w.counters().malformed[Layer::Tunnel.index()], 0);

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use callguard_rules::event::SipTransport;
 use callguard_rules::time::PacketTime;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
@@ -42,15 +43,6 @@ pub const QUEUE_BYTES: u64 = 32 << 20;
 
 /// Largest datagram sent: the HEP length field is 16 bits, and an IPv4 UDP payload holds 65,507 bytes.
 pub const MAX_DATAGRAM: usize = 65_000;
-
-/// How SIP travelled, for the IP protocol chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HepTransport {
-    /// UDP (17).
-    Udp,
-    /// TCP, plain or WebSocket (6).
-    Tcp,
-}
 
 /// Parses `udp://HOST[:PORT]` or `HOST[:PORT]` (port 9060 when left out; IPv6 literals in brackets).
 pub fn parse_target(s: &str) -> Result<SocketAddr, String> {
@@ -176,7 +168,7 @@ pub fn encode(
     ts: PacketTime,
     src: SocketAddr,
     dst: SocketAddr,
-    transport: HepTransport,
+    transport: SipTransport,
     msg: &[u8],
 ) -> bool {
     out.clear();
@@ -184,8 +176,8 @@ pub fn encode(
     let family: u8 = if src.is_ipv4() { 2 } else { 10 };
     chunk(out, 0x0001, &[family]);
     let proto: u8 = match transport {
-        HepTransport::Udp => 17,
-        HepTransport::Tcp => 6,
+        SipTransport::Udp => 17,
+        SipTransport::Tcp | SipTransport::Ws => 6,
     };
     chunk(out, 0x0002, &[proto]);
     match (src.ip(), dst.ip()) {
@@ -280,7 +272,7 @@ impl HepHandle {
         ts: PacketTime,
         src: SocketAddr,
         dst: SocketAddr,
-        transport: HepTransport,
+        transport: SipTransport,
         msg: &[u8],
     ) {
         let mut buf = Vec::with_capacity(msg.len() + 96);
@@ -485,7 +477,7 @@ mod tests {
         let ts = PacketTime::from_nanos(1_700_000_000_123_456_789);
         let src: SocketAddr = "10.77.0.11:5060".parse().unwrap();
         let dst: SocketAddr = "10.77.0.1:5060".parse().unwrap();
-        assert!(encode(&mut d, 7, ts, src, dst, HepTransport::Udp, msg));
+        assert!(encode(&mut d, 7, ts, src, dst, SipTransport::Udp, msg));
         let c = chunks(&d);
         let get = |k: u16| c.iter().find(|(t, _)| *t == k).unwrap().1.clone();
         assert_eq!(get(1), [2]);
@@ -509,7 +501,7 @@ mod tests {
             ts,
             src6,
             dst6,
-            HepTransport::Tcp,
+            SipTransport::Tcp,
             b"SIP/2.0 200 OK\r\n\r\n"
         ));
         let c = chunks(&d);
@@ -531,7 +523,7 @@ mod tests {
             ts,
             src,
             dst,
-            HepTransport::Udp,
+            SipTransport::Udp,
             &vec![b'x'; MAX_DATAGRAM]
         ));
     }
@@ -548,7 +540,7 @@ mod tests {
         let src: SocketAddr = "10.0.0.1:5060".parse().unwrap();
         let msg = vec![b'x'; 60_000];
         for _ in 0..1000 {
-            h.send(PacketTime::ZERO, src, src, HepTransport::Udp, &msg);
+            h.send(PacketTime::ZERO, src, src, SipTransport::Udp, &msg);
         }
         let st = h.counters.get();
         let queued = h.counters.queued.load(Ordering::Relaxed);

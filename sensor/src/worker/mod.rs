@@ -20,7 +20,7 @@ use callguard_rules::event::{
 };
 use callguard_rules::time::PacketTime;
 
-use crate::output::hep::{HepHandle, HepTransport};
+use crate::output::hep::HepHandle;
 use crate::stats::{Counters, Proto, SipCounters};
 use callguard_rules::table::BoundedMap;
 use defrag::{Defrag, DefragConfig};
@@ -377,7 +377,7 @@ impl SipTally {
             return;
         }
         if let Some(h) = &self.hep {
-            h.send(self.ts, src, dst, HepTransport::Tcp, bytes);
+            h.send(self.ts, src, dst, transport, bytes);
         }
         match callguard_parsers::sip::Message::parse(bytes) {
             Ok(m) => {
@@ -1067,7 +1067,7 @@ impl Worker {
         out: &mut Vec<Event>,
     ) {
         if let Some(h) = &self.hep {
-            h.send(ts, src, dst, HepTransport::Udp, payload);
+            h.send(ts, src, dst, SipTransport::Udp, payload);
         }
         match callguard_parsers::sip::Message::parse(payload) {
             Ok(m) => {
